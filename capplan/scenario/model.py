@@ -1,0 +1,183 @@
+"""The frozen scenario model: what a scenario YAML file means once validated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from capplan.scenario.components import Component
+from capplan.scenario.distributions import Constant, Distribution
+from capplan.scenario.types import (
+    Fraction,
+    Model,
+    NonNegativeDuration,
+    PositiveDuration,
+    PositiveInt,
+    Rate,
+)
+
+
+class Simulation(Model):
+    """How long and how often to run the model."""
+
+    duration: PositiveDuration = 600.0
+    """Measured simulated time per replication (after warm-up). Default 10min."""
+    warmup: NonNegativeDuration = 60.0
+    """Simulated time discarded at the start of each replication. Default 1min."""
+    replications: PositiveInt = 5
+    """Independent replications; confidence intervals need at least 2. Default 5."""
+    seed: Annotated[int, Field(ge=0, strict=True)] = 1
+    """Root seed; every random stream derives from it and a stream name."""
+
+
+class Workload(Model):
+    """Where requests come from: an open Poisson stream or a closed population of users."""
+
+    arrival_rate: Rate | None = None
+    """Open arrivals (Poisson): '3.2/s', '300/min'."""
+    daily_requests: Annotated[float, Field(gt=0)] | None = None
+    """Open arrivals given per day; simulated rate = daily_requests / 86400 × peak_factor."""
+    peak_factor: Annotated[float, Field(ge=1)] = 1.0
+    """Peak-hour rate over the daily average (with ``daily_requests``)."""
+    users: PositiveInt | None = None
+    """Closed population: each user sends a request, waits for it, thinks, repeats."""
+    think_time: Distribution = Field(default_factory=lambda: Constant(value=0.0))
+    """A user's pause between a response and the next request (with ``users``)."""
+    mix: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    """Relative weight of each request type; required when there are several types."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Workload:
+        given = [
+            k for k in ("arrival_rate", "daily_requests", "users") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'arrival_rate', 'daily_requests' or 'users'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        return self.users is None
+
+    @property
+    def base_rate(self) -> float:
+        """Open arrival rate per second before ``load_scale``."""
+        if self.arrival_rate is not None:
+            return self.arrival_rate
+        if self.daily_requests is not None:
+            return self.daily_requests / 86400 * self.peak_factor
+        raise ValueError("a closed workload has no arrival rate")
+
+
+class Http(Model):
+    """How a request type looks on the wire (used by load testing)."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    """HTTP method."""
+    path: str
+    """URL path, e.g. /api/v1/campaigns."""
+
+
+class Slos(Model):
+    """Service-level objectives: objective name to target."""
+
+    latency_mean: PositiveDuration | None = None
+    """Mean end-to-end latency of successful requests."""
+    latency_p50: PositiveDuration | None = None
+    """Median end-to-end latency."""
+    latency_p95: PositiveDuration | None = None
+    """95th-percentile end-to-end latency."""
+    latency_p99: PositiveDuration | None = None
+    """99th-percentile end-to-end latency."""
+    error_rate: Fraction | None = None
+    """Largest fraction of requests that may fail, any cause: '1%'."""
+
+    def targets(self) -> dict[str, float]:
+        """The objectives that are set, in declaration order."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class Step(Model):
+    """One call to a component: take a worker, hold it for a service time, run nested steps."""
+
+    call: str
+    """Name of the component called."""
+    probability: Fraction = 1.0
+    """Run this step with this probability, else skip it."""
+    repeat: PositiveInt = 1
+    """Run it this many times in a row."""
+    service_time: Distribution | None = None
+    """Overrides the component's service time for this step."""
+    op: Literal["read", "write"] | None = None
+    """Database operation kind; ``read`` may be served by read replicas."""
+    steps: list[Step] = Field(default_factory=list)
+    """Steps run while this step still holds its worker (one after another)."""
+    on_miss: list[Step] = Field(default_factory=list)
+    """Steps run when a cache lookup misses (cache components only)."""
+
+
+class RequestType(Model):
+    """A kind of request and the path it takes through the components."""
+
+    timeout: PositiveDuration | None = None
+    """End-to-end client timeout; a request still unanswered then fails with cause ``timeout``."""
+    http: Http | None = None
+    """Method and path, for load testing."""
+    steps: list[Step] = Field(min_length=1)
+    """Top-level steps, run one after another."""
+    slos: Slos | None = None
+    """Objectives for this request type alone."""
+
+
+class Scenario(Model):
+    """A whole scenario: system, load and objectives."""
+
+    capplan: Literal[1]
+    """Scenario language version; always 1."""
+    name: str = Field(min_length=1)
+    """Short name, used in reports and manifest folders."""
+    description: str = ""
+    """Free text."""
+    extends: str | None = None
+    """Path of a base scenario (relative to this file) that this file deep-merges over."""
+    load_scale: Annotated[float, Field(gt=0)] = 1.0
+    """Multiplies every open arrival rate and closed user count (10 = ten times today's load)."""
+    simulation: Simulation = Field(default_factory=Simulation)
+    """Run length, warm-up, replications and seed."""
+    workload: Workload
+    """Arrivals and request mix."""
+    requests: dict[str, RequestType] = Field(min_length=1)
+    """Request types by name."""
+    components: dict[str, Component] = Field(min_length=1)
+    """Components by name."""
+    slos: Slos = Field(default_factory=Slos)
+    """Objectives for all requests together."""
+
+    @property
+    def arrival_rate(self) -> float:
+        """Open arrival rate per second after ``load_scale``."""
+        return self.workload.base_rate * self.load_scale
+
+    @property
+    def users(self) -> int:
+        """Closed population after ``load_scale`` (at least one user)."""
+        assert self.workload.users is not None
+        return max(1, round(self.workload.users * self.load_scale))
+
+    def mix(self) -> dict[str, float]:
+        """Request-type probabilities, normalized, in the order of ``requests``."""
+        weights = self.workload.mix or {name: 1.0 for name in self.requests}
+        total = sum(weights.values())
+        return {name: weights.get(name, 0.0) / total for name in self.requests}
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Content hash of the validated scenario (after extends and load scale), for provenance."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,117 @@
+"""Parsing of quantities with units: durations, rates, sizes, CPU and fractions.
+
+A bare number whose unit one must guess is rejected for durations and rates; sizes and CPU
+follow Kubernetes quantity rules, where a bare number has a defined meaning (bytes, cores).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_NUM = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+
+DURATION_UNITS = {
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 1 / 60, "h": 1 / 3600, "d": 1 / 86400}
+SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "k": 1e3, "KB": 1e3, "M": 1e6, "MB": 1e6, "G": 1e9, "GB": 1e9, "T": 1e12, "TB": 1e12,
+    "Ki": 2**10, "KiB": 2**10, "Mi": 2**20, "MiB": 2**20, "Gi": 2**30, "GiB": 2**30,
+    "Ti": 2**40, "TiB": 2**40,
+}  # fmt: skip
+
+_DURATION_RE = re.compile(rf"^\s*{_NUM}\s*(us|µs|ms|s|min|h|d)\s*$")
+_RATE_RE = re.compile(rf"^\s*{_NUM}\s*/\s*(s|sec|min|h|d)\s*$")
+_SIZE_RE = re.compile(rf"^\s*{_NUM}\s*([A-Za-z]*)\s*$")
+_CPU_RE = re.compile(rf"^\s*{_NUM}\s*(m?)\s*$")
+_PERCENT_RE = re.compile(rf"^\s*{_NUM}\s*%\s*$")
+
+
+def _finite(x: float, what: str, text: object) -> float:
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite")
+    return x
+
+
+def parse_duration(value: object) -> float:
+    """'250ms', '2s', '1.5min', '1h' -> seconds. A bare number is refused: its unit is a guess."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '250ms' or '2s'")
+    if isinstance(value, (int, float)):
+        if value == 0:
+            return 0.0
+        raise ValueError(f"a duration needs a unit: write '{value}s' or '{value}ms'")
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return _finite(float(m.group(1)) * DURATION_UNITS[m.group(2)], "duration", value)
+    raise ValueError("expected a duration such as '250ms', '2s', '5min' or '1h'")
+
+
+def parse_rate(value: object) -> float:
+    """'3.2/s', '300/min', '1000/h' -> events per second."""
+    if isinstance(value, str):
+        m = _RATE_RE.match(value)
+        if m:
+            return _finite(float(m.group(1)) * RATE_UNITS[m.group(2)], "rate", value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"a rate needs a unit: write '{value}/s' or '{value}/min'")
+    raise ValueError("expected a rate such as '3.2/s', '300/min' or '1000/h'")
+
+
+def parse_bytes(value: object) -> float:
+    """Kubernetes-style sizes: '4Gi', '500MB', '1.5G'; a bare number is bytes."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m and m.group(2) in SIZE_UNITS:
+            return _finite(float(m.group(1)) * SIZE_UNITS[m.group(2)], "size", value)
+    raise ValueError("expected a size such as '512Mi', '4Gi', '500MB' or a number of bytes")
+
+
+def parse_cpu(value: object) -> float:
+    """Kubernetes CPU quantities: '500m' or 2 -> cores."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _CPU_RE.match(value)
+        if m:
+            x = float(m.group(1))
+            return x / 1000 if m.group(2) == "m" else x
+    raise ValueError("expected CPU as cores ('2', 0.5) or millicores ('500m')")
+
+
+def parse_fraction(value: object) -> float:
+    """'70%' or 0.7 -> 0.7. Percent strings are the clearer form."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _PERCENT_RE.match(value)
+        if m:
+            return float(m.group(1)) / 100
+    raise ValueError("expected a fraction such as '70%' or 0.7")
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form used in reports: 0.0123 -> '12.3ms'."""
+    if not math.isfinite(seconds):
+        return "inf"
+    if seconds < 1e-6:
+        return "0"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f}ms" if seconds < 0.1 else f"{seconds * 1e3:.0f}ms"
+    if seconds < 120:
+        return f"{seconds:.2f}s"
+    return f"{seconds / 60:.1f}min"
