@@ -1,0 +1,45 @@
+"""The library's front door: everything a command does, importable.
+
+from capplan import load_scenario, simulate
+result = simulate(load_scenario("scenarios/current.yaml"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capplan.errors import SimulationError
+from capplan.results import summarize
+from capplan.scenario.model import Scenario
+from capplan.sim import Progress, run_replications
+
+
+def with_overrides(
+    scenario: Scenario,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    duration_s: float | None = None,
+) -> Scenario:
+    """A copy of ``scenario`` with run settings replaced (the command line's options)."""
+    update: dict[str, Any] = {}
+    if replications is not None:
+        update["replications"] = replications
+    if seed is not None:
+        update["seed"] = seed
+    if duration_s is not None:
+        update["duration"] = duration_s
+    if not update:
+        return scenario
+    for key, value in update.items():
+        if not value > 0 and not (key == "seed" and value == 0):
+            raise SimulationError(f"{key} must be > 0 (got {value})")
+    sim = scenario.simulation.model_copy(update=update)
+    return scenario.model_copy(update={"simulation": sim})
+
+
+def simulate(
+    scenario: Scenario, *, jobs: int | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run every replication of ``scenario`` and return the JSON-ready result (docs/json.md)."""
+    return summarize(scenario, run_replications(scenario, jobs=jobs, progress=progress))

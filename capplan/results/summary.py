@@ -1,0 +1,190 @@
+"""Turning replication records into the result every output shares (terminal, JSON, gate).
+
+The result is a plain, JSON-ready dict whose keys are documented in docs/json.md. Every
+estimate carries its 95% confidence interval across replications; a latency whose
+request type passes through a saturated component is reported as ``None`` with the
+reason, because its value would only measure how long the run lasted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capplan._version import __version__
+from capplan.results.stats import mean_ci
+from capplan.scenario.model import Scenario, Slos, scenario_hash
+from capplan.sim.records import LatencySummary, ReplicationRecord
+
+LATENCY_KEYS = ("mean", "p50", "p95", "p99")
+SATURATION_OFFERED_LOAD = 0.995
+"""A station whose offered load (arrivals × mean hold / capacity) reaches this cannot keep up."""
+
+
+def _ci(values: list[float]) -> dict[str, Any]:
+    m, ci = mean_ci(values)
+    return {"value": m, "ci95": list(ci) if ci else None}
+
+
+def _latency(summaries: list[LatencySummary | None], valid: bool) -> dict[str, Any]:
+    present = [s for s in summaries if s is not None]
+    if not valid or not present:
+        out: dict[str, Any] = {k: None for k in LATENCY_KEYS}
+        out["ci95"] = {k: None for k in LATENCY_KEYS}
+        return out
+    out, ci = {}, {}
+    for key in LATENCY_KEYS:
+        est = _ci([getattr(s, key) for s in present])
+        out[key], ci[key] = est["value"], est["ci95"]
+    out["ci95"] = ci
+    return out
+
+
+def _saturated(ms: list[Any]) -> bool:
+    """Whether a station cannot keep up, judged on all replications together.
+
+    Offered load (arrivals × mean holding time / capacity) at or above 1 is the
+    definition; its estimate is averaged over replications so that one short, busy window
+    of a stable station does not count. A queue that grows through the window by more than
+    5% of the arrivals (and by more than 50) while the station is over 90% busy catches
+    overload that holding times alone understate. CPU demand beyond the limits means the
+    given service times could not hold.
+    """
+    n = len(ms)
+    offered = sum(m.offered_load for m in ms) / n
+    growth = sum(m.backlog_growth for m in ms) / n
+    arrivals = sum(m.arrivals for m in ms) / n
+    busy = sum(m.utilization for m in ms) / n
+    cpu = sum(m.extra.get("cpu_demand_vs_limit", 0.0) for m in ms) / n
+    growing = growth > max(50.0, 0.05 * arrivals) and busy > 0.9
+    return offered >= SATURATION_OFFERED_LOAD or growing or cpu >= 1.0
+
+
+def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in records[0].components:
+        ms = [r.components[name] for r in records]
+        util = _ci([m.utilization for m in ms])
+        entry: dict[str, Any] = {
+            "capacity": ms[0].capacity,
+            "utilization": util["value"],
+            "utilization_ci95": util["ci95"],
+            "mean_queue_length": _ci([m.mean_queue_length for m in ms])["value"],
+            "mean_wait_s": _ci([m.mean_wait_s for m in ms])["value"],
+            "throughput_rps": _ci([m.throughput_rps for m in ms])["value"],
+            "offered_load": _ci([m.offered_load for m in ms])["value"],
+            "rejected": sum(m.rejected for m in ms),
+            "saturated": _saturated(ms),
+        }
+        for key in sorted(ms[0].extra):
+            entry[key] = _ci([m.extra[key] for m in ms])["value"]
+        out[name] = entry
+    return out
+
+
+def _confident(row: dict[str, Any], target: float) -> bool:
+    """Whether the whole confidence interval lies on the side of the target the verdict says."""
+    ci = row["ci95"]
+    if row["value"] is None:
+        return False
+    if row["name"] == "error_rate":
+        return True  # a count over every measured request, not an average of estimates
+    if ci is None:
+        return False
+    return bool(ci[1] <= target) if row["passed"] else bool(ci[0] > target)
+
+
+def _slo_rows(
+    slos: Slos, scope: str, latency: dict[str, Any], error_rate: float, saturated: bool
+) -> list[dict[str, Any]]:
+    rows = []
+    for objective, target in slos.targets().items():
+        row: dict[str, Any] = {"name": objective, "scope": scope, "target": target}
+        if objective == "error_rate":
+            row.update(value=error_rate, ci95=None, passed=error_rate <= target, reason=None)
+        else:
+            key = objective.removeprefix("latency_")
+            value, ci = latency[key], latency["ci95"][key]
+            if value is None:
+                reason = "saturated" if saturated else "no successful requests"
+                row.update(value=None, ci95=None, passed=False, reason=reason)
+            else:
+                row.update(value=value, ci95=ci, passed=value <= target, reason=None)
+        row["confident"] = _confident(row, target)
+        rows.append(row)
+    return rows
+
+
+def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str, Any]:
+    """The result of a simulation as the JSON-ready dict documented in docs/json.md."""
+    sim = scenario.simulation
+    window = records[0].window_s
+    components = _components(records)
+    saturated = {n for n, c in components.items() if c["saturated"]}
+    unfinished = sum(r.unfinished for r in records)
+    requests: dict[str, Any] = {}
+    total_arrivals = total_errors = 0
+    errors: dict[str, int] = {}
+    for name, rtype in scenario.requests.items():
+        trs = [r.types[name] for r in records]
+        arrivals = sum(t.arrivals for t in trs)
+        errs: dict[str, int] = {}
+        for t in trs:
+            for cause, n in t.errors.items():
+                errs[cause] = errs.get(cause, 0) + n
+                errors[cause] = errors.get(cause, 0) + n
+        n_err = sum(errs.values())
+        total_arrivals += arrivals
+        total_errors += n_err
+        through = sorted(records[0].visits[name] & saturated)
+        valid = not through and not errs.get("unfinished")
+        latency = _latency([t.latency for t in trs], valid)
+        error_rate = n_err / arrivals if arrivals else 0.0
+        requests[name] = {
+            "latency_s": latency,
+            "throughput_rps": sum(t.completed for t in trs) / (window * len(records)),
+            "arrivals": arrivals,
+            "error_rate": error_rate,
+            "errors": dict(sorted(errs.items())),
+            "saturated_by": through,
+            "slos": _slo_rows(rtype.slos, name, latency, error_rate, bool(through))
+            if rtype.slos
+            else [],
+        }
+    all_valid = all(not r["saturated_by"] for r in requests.values()) and not unfinished
+    latency = _latency([r.latency for r in records], all_valid)
+    error_rate = total_errors / total_arrivals if total_arrivals else 0.0
+    slos = _slo_rows(scenario.slos, "all", latency, error_rate, not all_valid)
+    for r in requests.values():
+        slos.extend(r.pop("slos"))
+    sojourn = sum(t.sojourn_sum_s for r in records for t in r.types.values())
+    return {
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "capplan_version": __version__,
+        "load_scale": scenario.load_scale,
+        "seed": sim.seed,
+        "replications": sim.replications,
+        "warmup_s": sim.warmup,
+        "duration_s": sim.duration,
+        "workload": (
+            {"arrival_rate_rps": scenario.arrival_rate}
+            if scenario.workload.is_open
+            else {"users": scenario.users}
+        ),
+        "latency_s": latency,
+        "throughput_rps": sum(t.completed for r in records for t in r.types.values())
+        / (window * len(records)),
+        "arrivals": total_arrivals,
+        "error_rate": error_rate,
+        "errors": dict(sorted(errors.items())),
+        "saturated": bool(saturated) or unfinished > 0,
+        "saturated_components": sorted(saturated),
+        "requests": requests,
+        "components": components,
+        "little": {
+            "mean_in_system": _ci([r.mean_in_system for r in records])["value"],
+            "arrival_rps": total_arrivals / (window * len(records)),
+            "mean_sojourn_s": sojourn / total_arrivals if total_arrivals else 0.0,
+        },
+        "slos": slos,
+    }
