@@ -1,0 +1,5 @@
+"""The command line: a thin layer that parses options, calls the library, renders."""
+
+from capplan.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,199 @@
+"""The terminal report: scenarios side by side, estimates with their uncertainty.
+
+Pure rendering: it takes result dicts (docs/json.md) and returns rich renderables; the
+command line decides where they go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from capplan.scenario.units import format_duration
+
+BAR_WIDTH = 12
+
+
+def _estimate(value: float | None, ci: list[float] | None, fmt: Any = format_duration) -> Text:
+    if value is None:
+        return Text("saturated", style="bold red")
+    text = Text(fmt(value))
+    if ci is not None:
+        text.append(f" ±{fmt((ci[1] - ci[0]) / 2)}", style="dim")
+    return text
+
+
+def _percent(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def _bar(util: float, highlight: bool, saturated: bool) -> Text:
+    filled = min(BAR_WIDTH, round(util * BAR_WIDTH))
+    style = "red" if saturated or util >= 0.85 else "yellow" if util >= 0.7 else "green"
+    text = Text("█" * filled, style=style)
+    text.append("░" * (BAR_WIDTH - filled), style="dim")
+    label = "SATURATED" if saturated else _percent(util)
+    text.append(f" {label}", style="bold red" if saturated else ("bold" if highlight else ""))
+    return text
+
+
+def _load(result: dict[str, Any]) -> str:
+    w = result["workload"]
+    scale = f"×{result['load_scale']:g}"
+    if "arrival_rate_rps" in w:
+        return f"{w['arrival_rate_rps']:.3g}/s ({scale})"
+    return f"{w['users']} users ({scale})"
+
+
+def summary_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="End-to-end latency",
+        caption="successful requests; ± is the 95% CI half-width across replications; "
+        "error counts are totals over all replications",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("")
+    for r in results:
+        table.add_column(r["scenario"], justify="right")
+    table.add_row("load", *[_load(r) for r in results])
+    for key in ("mean", "p50", "p95", "p99"):
+        table.add_row(
+            f"latency {key}",
+            *[_estimate(r["latency_s"][key], r["latency_s"]["ci95"][key]) for r in results],
+        )
+    table.add_row("throughput", *[f"{r['throughput_rps']:.3g}/s" for r in results])
+    table.add_row(
+        "error rate",
+        *[Text(_percent(r["error_rate"]), style="red" if r["error_rate"] else "") for r in results],
+    )
+    causes = sorted({c for r in results for c in r["errors"]})
+    for cause in causes:
+        table.add_row(f"  {cause}", *[str(r["errors"].get(cause, 0)) for r in results])
+    return table
+
+
+def requests_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(title="Per request type: p95 latency, error rate", title_justify="left")
+    table.add_column("request")
+    for r in results:
+        table.add_column(r["scenario"], justify="right")
+    for name in results[0]["requests"]:
+        cells = []
+        for r in results:
+            req = r["requests"].get(name)
+            if req is None:
+                cells.append(Text("-"))
+                continue
+            cell = _estimate(req["latency_s"]["p95"], req["latency_s"]["ci95"]["p95"])
+            cell.append(
+                f"  {_percent(req['error_rate'])}", style="red" if req["error_rate"] else "dim"
+            )
+            cells.append(cell)
+        table.add_row(Text(name), *cells)
+    return table
+
+
+def components_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="Components",
+        caption="workers: busy workers / capacity (a worker waiting on a nested call is busy); "
+        "cpu: CPU used / CPU requested; wait: mean queueing delay; bold: the most loaded",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("component")
+    for r in results:
+        table.add_column(f"{r['scenario']}: workers")
+        table.add_column("cpu", justify="right")
+        table.add_column("wait", justify="right")
+    hottest = [
+        max(r["components"], key=lambda n: r["components"][n]["utilization"]) for r in results
+    ]
+    for name in results[0]["components"]:
+        cells: list[RenderableType] = []
+        for r, hot in zip(results, hottest, strict=True):
+            c = r["components"].get(name)
+            if c is None:
+                cells += [Text("-"), Text(""), Text("")]
+                continue
+            cells.append(_bar(c["utilization"], name == hot, c["saturated"]))
+            cpu = c.get("cpu_utilization")
+            cells.append(
+                Text(_percent(cpu), style="red" if cpu >= 0.85 else "")
+                if cpu is not None
+                else Text("-", style="dim")
+            )
+            cells.append(Text(format_duration(c["mean_wait_s"])))
+        table.add_row(Text(name, style="bold" if name in hottest else ""), *cells)
+    return table
+
+
+def slo_table(results: list[dict[str, Any]]) -> Table | None:
+    keys = list(dict.fromkeys((s["scope"], s["name"]) for r in results for s in r["slos"]))
+    if not keys:
+        return None
+    table = Table(
+        title="SLOs",
+        caption="✓ met, ✗ missed; ? the 95% CI straddles the target",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("objective")
+    for r in results:
+        table.add_column(r["scenario"], justify="right")
+    for scope, name in keys:
+        target = next(
+            s["target"]
+            for r in results
+            for s in r["slos"]
+            if (s["scope"], s["name"]) == (scope, name)
+        )
+        fmt = _percent if name == "error_rate" else format_duration
+        label = f"{name} ≤ {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
+        cells = []
+        for r in results:
+            row = next((s for s in r["slos"] if (s["scope"], s["name"]) == (scope, name)), None)
+            if row is None:
+                cells.append(Text("-"))
+                continue
+            mark, style = ("✓", "green") if row["passed"] else ("✗", "red")
+            if not row["confident"] and row["value"] is not None:
+                mark, style = mark + "?", "yellow"
+            value = row["reason"] if row["value"] is None else fmt(row["value"])
+            cells.append(Text(f"{mark} {value}", style=style))
+        table.add_row(Text(label), *cells)
+    return table
+
+
+def render(results: list[dict[str, Any]]) -> RenderableType:
+    """The whole report for one or several scenarios, side by side."""
+    parts: list[RenderableType] = []
+    slos = slo_table(results)
+    if slos is not None:
+        parts.append(slos)
+    parts += [summary_table(results), requests_table(results), components_table(results)]
+    notes = []
+    for r in results:
+        if r["saturated"]:
+            names = ", ".join(r["saturated_components"]) or "requests left unfinished"
+            notes.append(
+                Text(
+                    f"{r['scenario']}: saturated ({names}): arrivals exceed what it can serve, so "
+                    "queues grow for as long as the run lasts and latency has no steady value.",
+                    style="red",
+                )
+            )
+        notes.append(
+            Text(
+                f"{r['scenario']}: {r['replications']} replications × {format_duration(r['duration_s'])} "
+                f"after {format_duration(r['warmup_s'])} warm-up, seed {r['seed']}, "
+                f"scenario {r['scenario_hash']}, capplan {r['capplan_version']}",
+                style="dim",
+            )
+        )
+    parts.extend(notes)
+    return Group(*parts)

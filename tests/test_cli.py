@@ -1,0 +1,144 @@
+"""The command line: help, JSON contract, side-by-side output, reference docs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+SMALL = """\
+capplan: 1
+name: {name}
+load_scale: {scale}
+simulation: {{duration: 500s, warmup: 50s, replications: 3, seed: 5}}
+workload: {{arrival_rate: 2/s}}
+slos: {{latency_p95: 2s, error_rate: 1%}}
+requests:
+  r: {{steps: [{{call: api, steps: [{{call: db}}]}}], timeout: 5s}}
+components:
+  api: {{type: service, workers: 4, service_time: 50ms}}
+  db: {{type: database, workers: 2, service_time: {{distribution: exponential, mean: 100ms}}}}
+"""
+
+
+def commands() -> list[str]:
+    return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["simulate", "validate", "schema"])
+def test_every_command_has_help_with_an_example_and_a_reference_entry(name):
+    assert name in commands()
+    result = runner.invoke(app, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"capplan {name}" in result.output
+    assert f"## `capplan {name}`" in (ROOT / "docs" / "cli.md").read_text()
+
+
+def test_all_commands_are_listed_in_the_parametrization():
+    assert sorted(commands()) == sorted(["simulate", "validate", "schema"])
+
+
+def test_simulate_json_contract_and_side_by_side(tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text(SMALL.format(name="now", scale=1))
+    b.write_text(SMALL.format(name="later", scale=3))
+    out = tmp_path / "out.json"
+    result = runner.invoke(app, ["simulate", str(a), str(b), "--json", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "now" in result.output and "later" in result.output
+    data = json.loads(out.read_text())
+    first, second = data["scenarios"]
+    for key in (
+        "scenario",
+        "load_scale",
+        "seed",
+        "replications",
+        "capplan_version",
+        "latency_s",
+        "throughput_rps",
+        "error_rate",
+        "errors",
+        "requests",
+        "components",
+        "slos",
+    ):
+        assert key in first
+    assert set(first["latency_s"]) >= {"mean", "p50", "p95", "p99", "ci95"}
+    assert set(first["latency_s"]["ci95"]) >= {"mean", "p95", "p99"}
+    for comp in first["components"].values():
+        assert set(comp) >= {
+            "utilization",
+            "mean_queue_length",
+            "mean_wait_s",
+            "throughput_rps",
+            "saturated",
+        }
+    assert set(first["requests"]["r"]) >= {"latency_s", "throughput_rps", "error_rate"}
+    assert {s["name"] for s in first["slos"]} == {"latency_p95", "error_rate"}
+    assert all(set(s) >= {"name", "target", "value", "passed"} for s in first["slos"])
+    assert second["load_scale"] == 3
+    assert second["components"]["db"]["utilization"] > first["components"]["db"]["utilization"]
+
+
+def test_overrides_from_the_command_line(tmp_path):
+    a = tmp_path / "a.yaml"
+    a.write_text(SMALL.format(name="now", scale=1))
+    out = tmp_path / "o.json"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(a),
+            "--scale",
+            "2",
+            "--seed",
+            "9",
+            "--replications",
+            "2",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert (data["load_scale"], data["seed"], data["replications"]) == (2, 9, 2)
+
+
+def test_schema_is_json_schema_of_the_language():
+    result = runner.invoke(app, ["schema"])
+    schema = json.loads(result.output)
+    assert schema["properties"]["components"]["additionalProperties"]
+    assert "workers" in json.dumps(schema)
+
+
+def test_validate_command(tmp_path):
+    a = tmp_path / "a.yaml"
+    a.write_text(SMALL.format(name="now", scale=1))
+    assert runner.invoke(app, ["validate", str(a)]).exit_code == 0
+
+
+def test_python_dash_m_and_version():
+    proc = subprocess.run(
+        [sys.executable, "-m", "capplan", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("capplan ")
+
+
+def test_usage_error_exits_2_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "capplan", "simulate", "--no-such-option"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr

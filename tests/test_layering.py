@@ -1,0 +1,30 @@
+"""Imports point downstream only: the engine never loads the CLI, UI or cluster libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+FORBIDDEN = ["typer", "rich", "kubernetes", "locust", "click"]
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("capplan.sim", FORBIDDEN),
+        ("capplan.scenario", [*FORBIDDEN, "simpy"]),
+        ("capplan.analytic", [*FORBIDDEN, "simpy"]),
+        ("capplan.results", FORBIDDEN),
+        ("capplan", FORBIDDEN),
+    ],
+)
+def test_module_does_not_load(module: str, forbidden: list[str]):
+    code = (
+        f"import sys, {module}\n"
+        f"bad = [m for m in {forbidden!r} if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "", f"{module} loaded {proc.stdout.strip()}"
