@@ -224,3 +224,16 @@ def test_replications_are_independent():
     r0, r1 = run_replication(s, 0), run_replication(s, 1)
     assert r0.latency != r1.latency
     assert run_replication(s, 0).latency == r0.latency
+
+
+def test_every_estimate_has_an_interval_even_with_no_errors():
+    """With no failure in any replication the replications' spread is zero; the interval
+    then comes from the exact binomial bound, about 3.7 / arrivals, not [0, 0]."""
+    result = run(scenario(two_tier()))
+    lo, hi = result["error_rate_ci95"]
+    assert lo == 0.0
+    assert hi == pytest.approx(3.689 / result["arrivals"], rel=0.01)
+    lo, hi = result["throughput_rps_ci95"]
+    assert lo < result["throughput_rps"] < hi
+    for comp in result["components"].values():
+        assert set(comp["ci95"]) == {"utilization", "mean_queue_length", "mean_wait_s", "throughput_rps"}

@@ -17,17 +17,24 @@ from capplan.scenario.units import format_duration
 BAR_WIDTH = 12
 
 
-def _estimate(value: float | None, ci: list[float] | None, fmt: Any = format_duration) -> Text:
+def _estimate(
+    value: float | None, ci: list[float] | None, fmt: Any = format_duration, style: str = ""
+) -> Text:
+    """A value with the half-width of its 95% interval; a missing value means saturation."""
     if value is None:
         return Text("saturated", style="bold red")
-    text = Text(fmt(value))
+    text = Text(fmt(value), style=style)
     if ci is not None:
-        text.append(f" ±{fmt((ci[1] - ci[0]) / 2)}", style="dim")
+        text.append(f" ±{fmt(max(ci[1] - value, value - ci[0]))}", style="dim")
     return text
 
 
+def _per_second(x: float) -> str:
+    return f"{x:.3g}/s"
+
+
 def _percent(x: float) -> str:
-    return f"{x * 100:.1f}%"
+    return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
 
 
 def _bar(util: float, highlight: bool, saturated: bool) -> Text:
@@ -65,10 +72,18 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
             f"latency {key}",
             *[_estimate(r["latency_s"][key], r["latency_s"]["ci95"][key]) for r in results],
         )
-    table.add_row("throughput", *[f"{r['throughput_rps']:.3g}/s" for r in results])
+    table.add_row(
+        "throughput",
+        *[_estimate(r["throughput_rps"], r["throughput_rps_ci95"], _per_second) for r in results],
+    )
     table.add_row(
         "error rate",
-        *[Text(_percent(r["error_rate"]), style="red" if r["error_rate"] else "") for r in results],
+        *[
+            _estimate(
+                r["error_rate"], r["error_rate_ci95"], _percent, "red" if r["error_rate"] else ""
+            )
+            for r in results
+        ],
     )
     causes = sorted({c for r in results for c in r["errors"]})
     for cause in causes:

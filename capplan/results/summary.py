@@ -13,7 +13,7 @@ from typing import Any
 from capplan._version import __version__
 from capplan.results.stats import mean_ci
 from capplan.scenario.model import Scenario, Slos, scenario_hash
-from capplan.sim.records import LatencySummary, ReplicationRecord
+from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
 
 LATENCY_KEYS = ("mean", "p50", "p95", "p99")
 SATURATION_OFFERED_LOAD = 0.995
@@ -59,56 +59,82 @@ def _saturated(ms: list[Any]) -> bool:
     return offered >= SATURATION_OFFERED_LOAD or growing or cpu >= 1.0
 
 
+COMPONENT_ESTIMATES = ("utilization", "mean_queue_length", "mean_wait_s", "throughput_rps")
+
+
 def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
     out = {}
     for name in records[0].components:
         ms = [r.components[name] for r in records]
-        util = _ci([m.utilization for m in ms])
-        entry: dict[str, Any] = {
-            "capacity": ms[0].capacity,
-            "utilization": util["value"],
-            "utilization_ci95": util["ci95"],
-            "mean_queue_length": _ci([m.mean_queue_length for m in ms])["value"],
-            "mean_wait_s": _ci([m.mean_wait_s for m in ms])["value"],
-            "throughput_rps": _ci([m.throughput_rps for m in ms])["value"],
-            "offered_load": _ci([m.offered_load for m in ms])["value"],
-            "rejected": sum(m.rejected for m in ms),
-            "saturated": _saturated(ms),
-        }
+        entry: dict[str, Any] = {"capacity": ms[0].capacity}
+        intervals = {}
+        for key in COMPONENT_ESTIMATES:
+            est = _ci([getattr(m, key) for m in ms])
+            entry[key], intervals[key] = est["value"], est["ci95"]
+        entry.update(
+            offered_load=_ci([m.offered_load for m in ms])["value"],
+            rejected=sum(m.rejected for m in ms),
+            saturated=_saturated(ms),
+        )
         for key in sorted(ms[0].extra):
             entry[key] = _ci([m.extra[key] for m in ms])["value"]
+        entry["ci95"] = intervals
         out[name] = entry
     return out
+
+
+def _traffic(reps: list[list[TypeRecord]], window: float) -> dict[str, Any]:
+    """Throughput, error rate and errors by cause of some request types, per replication
+    first (for the interval), then together."""
+    arrivals = [sum(t.arrivals for t in rep) for rep in reps]
+    failed = [sum(sum(t.errors.values()) for t in rep) for rep in reps]
+    errors: dict[str, int] = {}
+    for rep in reps:
+        for t in rep:
+            for cause, n in t.errors.items():
+                errors[cause] = errors.get(cause, 0) + n
+    rate = _ci([f / a if a else 0.0 for f, a in zip(failed, arrivals, strict=True)])
+    total, bad = sum(arrivals), sum(failed)
+    if total and bad in (0, total):
+        # every replication agrees, so their spread says nothing: the exact binomial
+        # (Clopper-Pearson) bound for 0 or n events in n requests takes over
+        edge = 0.025 ** (1 / total)
+        rate["ci95"] = [0.0, 1 - edge] if bad == 0 else [edge, 1.0]
+    throughput = _ci([sum(t.completed for t in rep) / window for rep in reps])
+    return {
+        "throughput_rps": throughput["value"],
+        "throughput_rps_ci95": throughput["ci95"],
+        "arrivals": sum(arrivals),
+        "error_rate": rate["value"],
+        "error_rate_ci95": rate["ci95"],
+        "errors": dict(sorted(errors.items())),
+    }
 
 
 def _confident(row: dict[str, Any], target: float) -> bool:
     """Whether the whole confidence interval lies on the side of the target the verdict says."""
     ci = row["ci95"]
-    if row["value"] is None:
-        return False
-    if row["name"] == "error_rate":
-        return True  # a count over every measured request, not an average of estimates
-    if ci is None:
+    if row["value"] is None or ci is None:
         return False
     return bool(ci[1] <= target) if row["passed"] else bool(ci[0] > target)
 
 
 def _slo_rows(
-    slos: Slos, scope: str, latency: dict[str, Any], error_rate: float, saturated: bool
+    slos: Slos, scope: str, latency: dict[str, Any], traffic: dict[str, Any], saturated: bool
 ) -> list[dict[str, Any]]:
     rows = []
     for objective, target in slos.targets().items():
         row: dict[str, Any] = {"name": objective, "scope": scope, "target": target}
         if objective == "error_rate":
-            row.update(value=error_rate, ci95=None, passed=error_rate <= target, reason=None)
+            value, ci = traffic["error_rate"], traffic["error_rate_ci95"]
         else:
             key = objective.removeprefix("latency_")
             value, ci = latency[key], latency["ci95"][key]
-            if value is None:
-                reason = "saturated" if saturated else "no successful requests"
-                row.update(value=None, ci95=None, passed=False, reason=reason)
-            else:
-                row.update(value=value, ci95=ci, passed=value <= target, reason=None)
+        if value is None:
+            reason = "saturated" if saturated else "no successful requests"
+            row.update(value=None, ci95=None, passed=False, reason=reason)
+        else:
+            row.update(value=value, ci95=ci, passed=value <= target, reason=None)
         row["confident"] = _confident(row, target)
         rows.append(row)
     return rows
@@ -122,40 +148,21 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     saturated = {n for n, c in components.items() if c["saturated"]}
     unfinished = sum(r.unfinished for r in records)
     requests: dict[str, Any] = {}
-    total_arrivals = total_errors = 0
-    errors: dict[str, int] = {}
+    slos: list[dict[str, Any]] = []
     for name, rtype in scenario.requests.items():
         trs = [r.types[name] for r in records]
-        arrivals = sum(t.arrivals for t in trs)
-        errs: dict[str, int] = {}
-        for t in trs:
-            for cause, n in t.errors.items():
-                errs[cause] = errs.get(cause, 0) + n
-                errors[cause] = errors.get(cause, 0) + n
-        n_err = sum(errs.values())
-        total_arrivals += arrivals
-        total_errors += n_err
+        traffic = _traffic([[t] for t in trs], window)
         through = sorted(records[0].visits[name] & saturated)
-        valid = not through and not errs.get("unfinished")
-        latency = _latency([t.latency for t in trs], valid)
-        error_rate = n_err / arrivals if arrivals else 0.0
-        requests[name] = {
-            "latency_s": latency,
-            "throughput_rps": sum(t.completed for t in trs) / (window * len(records)),
-            "arrivals": arrivals,
-            "error_rate": error_rate,
-            "errors": dict(sorted(errs.items())),
-            "saturated_by": through,
-            "slos": _slo_rows(rtype.slos, name, latency, error_rate, bool(through))
-            if rtype.slos
-            else [],
-        }
+        latency = _latency(
+            [t.latency for t in trs], not through and "unfinished" not in traffic["errors"]
+        )
+        requests[name] = {"latency_s": latency, **traffic, "saturated_by": through}
+        if rtype.slos:
+            slos += _slo_rows(rtype.slos, name, latency, traffic, bool(through))
     all_valid = all(not r["saturated_by"] for r in requests.values()) and not unfinished
     latency = _latency([r.latency for r in records], all_valid)
-    error_rate = total_errors / total_arrivals if total_arrivals else 0.0
-    slos = _slo_rows(scenario.slos, "all", latency, error_rate, not all_valid)
-    for r in requests.values():
-        slos.extend(r.pop("slos"))
+    traffic = _traffic([list(r.types.values()) for r in records], window)
+    slos = _slo_rows(scenario.slos, "all", latency, traffic, not all_valid) + slos
     sojourn = sum(t.sojourn_sum_s for r in records for t in r.types.values())
     return {
         "scenario": scenario.name,
@@ -172,19 +179,15 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
             else {"users": scenario.users}
         ),
         "latency_s": latency,
-        "throughput_rps": sum(t.completed for r in records for t in r.types.values())
-        / (window * len(records)),
-        "arrivals": total_arrivals,
-        "error_rate": error_rate,
-        "errors": dict(sorted(errors.items())),
+        **traffic,
         "saturated": bool(saturated) or unfinished > 0,
         "saturated_components": sorted(saturated),
         "requests": requests,
         "components": components,
         "little": {
             "mean_in_system": _ci([r.mean_in_system for r in records])["value"],
-            "arrival_rps": total_arrivals / (window * len(records)),
-            "mean_sojourn_s": sojourn / total_arrivals if total_arrivals else 0.0,
+            "arrival_rps": traffic["arrivals"] / (window * len(records)),
+            "mean_sojourn_s": sojourn / traffic["arrivals"] if traffic["arrivals"] else 0.0,
         },
         "slos": slos,
     }
