@@ -12,39 +12,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from capplan.report.resources import binding_line, components_table, link_table, llm_table
+from capplan.report.text import estimate, per_second, percent
 from capplan.scenario.units import format_duration
-
-BAR_WIDTH = 12
-
-
-def _estimate(
-    value: float | None, ci: list[float] | None, fmt: Any = format_duration, style: str = ""
-) -> Text:
-    """A value with the half-width of its 95% interval; a missing value means saturation."""
-    if value is None:
-        return Text("saturated", style="bold red")
-    text = Text(fmt(value), style=style)
-    if ci is not None:
-        text.append(f" ±{fmt(max(ci[1] - value, value - ci[0]))}", style="dim")
-    return text
-
-
-def _per_second(x: float) -> str:
-    return f"{x:.3g}/s"
-
-
-def _percent(x: float) -> str:
-    return f"{x * 100:.2g}%" if 0 < x < 0.01 else f"{x * 100:.1f}%"
-
-
-def _bar(util: float, highlight: bool, saturated: bool) -> Text:
-    filled = min(BAR_WIDTH, round(util * BAR_WIDTH))
-    style = "red" if saturated or util >= 0.85 else "yellow" if util >= 0.7 else "green"
-    text = Text("█" * filled, style=style)
-    text.append("░" * (BAR_WIDTH - filled), style="dim")
-    label = "SATURATED" if saturated else _percent(util)
-    text.append(f" {label}", style="bold red" if saturated else ("bold" if highlight else ""))
-    return text
 
 
 def _load(result: dict[str, Any]) -> str:
@@ -70,17 +40,17 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
     for key in ("mean", "p50", "p95", "p99"):
         table.add_row(
             f"latency {key}",
-            *[_estimate(r["latency_s"][key], r["latency_s"]["ci95"][key]) for r in results],
+            *[estimate(r["latency_s"][key], r["latency_s"]["ci95"][key]) for r in results],
         )
     table.add_row(
         "throughput",
-        *[_estimate(r["throughput_rps"], r["throughput_rps_ci95"], _per_second) for r in results],
+        *[estimate(r["throughput_rps"], r["throughput_rps_ci95"], per_second) for r in results],
     )
     table.add_row(
         "error rate",
         *[
-            _estimate(
-                r["error_rate"], r["error_rate_ci95"], _percent, "red" if r["error_rate"] else ""
+            estimate(
+                r["error_rate"], r["error_rate_ci95"], percent, "red" if r["error_rate"] else ""
             )
             for r in results
         ],
@@ -103,47 +73,12 @@ def requests_table(results: list[dict[str, Any]]) -> Table:
             if req is None:
                 cells.append(Text("-"))
                 continue
-            cell = _estimate(req["latency_s"]["p95"], req["latency_s"]["ci95"]["p95"])
+            cell = estimate(req["latency_s"]["p95"], req["latency_s"]["ci95"]["p95"])
             cell.append(
-                f"  {_percent(req['error_rate'])}", style="red" if req["error_rate"] else "dim"
+                f"  {percent(req['error_rate'])}", style="red" if req["error_rate"] else "dim"
             )
             cells.append(cell)
         table.add_row(Text(name), *cells)
-    return table
-
-
-def components_table(results: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="Components",
-        caption="workers: busy workers / capacity (a worker waiting on a nested call is busy); "
-        "cpu: CPU used / CPU requested; wait: mean queueing delay; bold: the most loaded",
-        title_justify="left",
-        caption_justify="left",
-    )
-    table.add_column("component")
-    for r in results:
-        table.add_column(f"{r['scenario']}: workers")
-        table.add_column("cpu", justify="right")
-        table.add_column("wait", justify="right")
-    hottest = [
-        max(r["components"], key=lambda n: r["components"][n]["utilization"]) for r in results
-    ]
-    for name in results[0]["components"]:
-        cells: list[RenderableType] = []
-        for r, hot in zip(results, hottest, strict=True):
-            c = r["components"].get(name)
-            if c is None:
-                cells += [Text("-"), Text(""), Text("")]
-                continue
-            cells.append(_bar(c["utilization"], name == hot, c["saturated"]))
-            cpu = c.get("cpu_utilization")
-            cells.append(
-                Text(_percent(cpu), style="red" if cpu >= 0.85 else "")
-                if cpu is not None
-                else Text("-", style="dim")
-            )
-            cells.append(Text(format_duration(c["mean_wait_s"])))
-        table.add_row(Text(name, style="bold" if name in hottest else ""), *cells)
     return table
 
 
@@ -167,7 +102,7 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
             for s in r["slos"]
             if (s["scope"], s["name"]) == (scope, name)
         )
-        fmt = _percent if name == "error_rate" else format_duration
+        fmt = percent if name == "error_rate" else format_duration
         label = f"{name} ≤ {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
         cells = []
         for r in results:
@@ -191,8 +126,10 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     if slos is not None:
         parts.append(slos)
     parts += [summary_table(results), requests_table(results), components_table(results)]
+    parts += [t for t in (llm_table(results), link_table(results)) if t is not None]
     notes = []
     for r in results:
+        notes.append(binding_line(r))
         if r["saturated"]:
             names = ", ".join(r["saturated_components"]) or "requests left unfinished"
             notes.append(

@@ -12,6 +12,7 @@ from typing import Any
 
 from capplan._version import __version__
 from capplan.results.stats import mean_ci
+from capplan.scenario.graph import waits_on
 from capplan.scenario.model import Scenario, Slos, scenario_hash
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
 
@@ -71,16 +72,52 @@ def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
         for key in COMPONENT_ESTIMATES:
             est = _ci([getattr(m, key) for m in ms])
             entry[key], intervals[key] = est["value"], est["ci95"]
+        sojourn = [sum(t.sojourn_sum_s for t in r.types.values()) for r in records]
         entry.update(
             offered_load=_ci([m.offered_load for m in ms])["value"],
             rejected=sum(m.rejected for m in ms),
             saturated=_saturated(ms),
+            # time requests spend here (nested calls excluded) over their time in the system
+            latency_share=_ci(
+                [m.residence_s / s if s else 0.0 for m, s in zip(ms, sojourn, strict=True)]
+            )["value"],
+            constraints={
+                k: _ci([m.constraints[k] for m in ms])["value"] for k in ms[0].constraints
+            },
         )
         for key in sorted(ms[0].extra):
             entry[key] = _ci([m.extra[key] for m in ms])["value"]
         entry["ci95"] = intervals
         out[name] = entry
     return out
+
+
+def _constraints(
+    components: dict[str, dict[str, Any]], waits_on: dict[str, frozenset[str]]
+) -> list[dict[str, Any]]:
+    """Every limited resource, the binding constraint first.
+
+    A saturated component whose workers wait on another saturated component is a symptom,
+    not the cause: the binding constraint is the most utilized resource of a saturated
+    component that waits on no saturated component (or, with nothing saturated, the most
+    utilized resource).
+    """
+    saturated = {n for n, c in components.items() if c["saturated"]}
+    root = {n for n in saturated if not waits_on.get(n, frozenset()) & saturated}
+    rows = [
+        {"component": name, "resource": resource, "utilization": value}
+        for name, c in components.items()
+        for resource, value in c["constraints"].items()
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (
+            r["component"] not in root,
+            -r["utilization"],
+            r["component"],
+            r["resource"],
+        ),
+    )
 
 
 def _traffic(reps: list[list[TypeRecord]], window: float) -> dict[str, Any]:
@@ -181,6 +218,7 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         "latency_s": latency,
         **traffic,
         "saturated": bool(saturated) or unfinished > 0,
+        "constraints": _constraints(components, waits_on(scenario)),
         "saturated_components": sorted(saturated),
         "requests": requests,
         "components": components,

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from capplan.scenario.distributions import Constant, Distribution
+from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.types import Bytes, Cpu, Fraction, Model, PositiveDuration, PositiveInt
 
 
@@ -126,10 +127,16 @@ class CacheComponent(ServiceComponent):
     """Fraction of lookups that hit, e.g. '85%'."""
 
 
-COMPONENT_MODELS: tuple[type[Model], ...] = (ServiceComponent, DatabaseComponent, CacheComponent)
+COMPONENT_MODELS: tuple[type[Model], ...] = (
+    ServiceComponent,
+    DatabaseComponent,
+    CacheComponent,
+    LlmApiComponent,
+    LinkComponent,
+)
 
 Component = Annotated[
-    ServiceComponent | DatabaseComponent | CacheComponent,
+    ServiceComponent | DatabaseComponent | CacheComponent | LlmApiComponent | LinkComponent,
     Field(discriminator="type"),
 ]
 """Any component; the ``type`` key selects the model."""

@@ -183,3 +183,73 @@ Distribution = Annotated[
     BeforeValidator(_bare_duration_is_constant),
 ]
 """A duration distribution; a bare duration ('15ms') is a constant."""
+
+
+class CountDistribution(Model):
+    """A distribution of a whole count (tokens per call): a plain number is a constant.
+
+    ``constant`` takes ``value``; ``exponential`` takes ``mean``; ``lognormal`` and
+    ``gamma`` take ``mean`` and ``cv``; ``uniform`` takes ``low`` and ``high``. Draws are
+    rounded to whole numbers, never below zero.
+    """
+
+    distribution: Literal["constant", "exponential", "lognormal", "gamma", "uniform"] = "constant"
+    value: Annotated[float, Field(ge=0)] | None = None
+    """The count (constant)."""
+    mean_: Annotated[float, Field(gt=0)] | None = Field(None, alias="mean")
+    """Mean count."""
+    cv: Annotated[float, Field(gt=0)] | None = None
+    """Coefficient of variation (lognormal, gamma)."""
+    low: Annotated[float, Field(ge=0)] | None = None
+    """Smallest count (uniform)."""
+    high: Annotated[float, Field(ge=0)] | None = None
+    """Largest count (uniform)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> CountDistribution:
+        needs = {
+            "constant": ("value",),
+            "exponential": ("mean_",),
+            "lognormal": ("mean_", "cv"),
+            "gamma": ("mean_", "cv"),
+            "uniform": ("low", "high"),
+        }[self.distribution]
+        missing = [n.rstrip("_") for n in needs if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"{self.distribution} needs {' and '.join(missing)}")
+        if self.distribution == "uniform" and self.high < self.low:  # type: ignore[operator]
+            raise ValueError("high must be at least low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        if self.distribution == "constant":
+            return float(self.value)  # type: ignore[arg-type]
+        if self.distribution == "uniform":
+            return (self.low + self.high) / 2  # type: ignore[operator]
+        return float(self.mean_)  # type: ignore[arg-type]
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        kind, m, cv = self.distribution, self.mean, self.cv or 0.0
+        if kind == "constant":
+            raw = np.full(n, m)
+        elif kind == "exponential":
+            raw = rng.exponential(m, n)
+        elif kind == "lognormal":
+            s2 = math.log1p(cv**2)
+            raw = rng.lognormal(math.log(m) - s2 / 2, math.sqrt(s2), n)
+        elif kind == "gamma":
+            raw = rng.gamma(1 / cv**2, m * cv**2, n)
+        else:
+            raw = rng.uniform(self.low, self.high, n)  # type: ignore[arg-type]
+        return np.maximum(np.rint(raw), 0.0)
+
+
+def _bare_number_is_constant(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"value": value}
+    return value
+
+
+Count = Annotated[CountDistribution, BeforeValidator(_bare_number_is_constant)]
+"""A count or a distribution of counts: ``800`` or ``{distribution: lognormal, mean: 300, cv: 0.5}``."""

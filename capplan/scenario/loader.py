@@ -223,7 +223,7 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
             )
     for path, message, value in check_references(data):
         file, line = _lookup(origins, path, shown)
-        problems.append(Problem(file, format_path(path), message, line, value, True))
+        problems.append(Problem(file, format_path(path), message, line, value, value is not None))
     if problems:
         unique = list({str(p): p for p in problems}.values())
         unique.sort(key=lambda p: (p.file, p.line or 0, p.path))

@@ -10,7 +10,9 @@ from pydantic import Field, model_validator
 
 from capplan.scenario.components import Component
 from capplan.scenario.distributions import Constant, Distribution
+from capplan.scenario.external import Tokens
 from capplan.scenario.types import (
+    Bytes,
     Fraction,
     Model,
     NonNegativeDuration,
@@ -116,6 +118,14 @@ class Step(Model):
     """Overrides the component's service time for this step."""
     op: Literal["read", "write"] | None = None
     """Database operation kind; ``read`` may be served by read replicas."""
+    tokens: Tokens | None = None
+    """Input and output tokens of a call to an ``llm_api`` component (required there)."""
+    via: str | None = None
+    """A ``link`` component the payloads of this call cross."""
+    request_bytes: Bytes = 0.0
+    """Payload sent to the called component (crosses ``via`` before the call)."""
+    response_bytes: Bytes = 0.0
+    """Payload returned (crosses ``via`` after the call, nested steps included)."""
     steps: list[Step] = Field(default_factory=list)
     """Steps run while this step still holds its worker (one after another)."""
     on_miss: list[Step] = Field(default_factory=list)

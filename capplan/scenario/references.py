@@ -22,6 +22,53 @@ def _steps(
                 yield from _steps(step.get(nested), (*path, i, nested))
 
 
+def _check_step(
+    path: tuple[str | int, ...],
+    step: dict[str, Any],
+    components: dict[str, Any],
+    kinds: dict[str, Any],
+) -> list[Found]:
+    found: list[Found] = []
+    target = step.get("call")
+    if isinstance(target, str) and target not in components:
+        return [((*path, "call"), "calls an undefined component", target)]
+    kind = kinds.get(target) if isinstance(target, str) else None
+    if kind == "link":
+        found.append(((*path, "call"), "a link is crossed with 'via', not called", target))
+    if step.get("on_miss") and kind not in (None, "cache"):
+        found.append(
+            ((*path, "on_miss"), f"only cache components miss ({target} is a {kind})", kind)
+        )
+    if step.get("op") is not None and kind not in (None, "database"):
+        found.append(
+            (
+                (*path, "op"),
+                f"op applies to database components ({target} is a {kind})",
+                step.get("op"),
+            )
+        )
+    if kind == "llm_api":
+        if step.get("tokens") is None:
+            found.append(
+                ((*path, "tokens"), "a call to an llm_api needs tokens: {input, output}", None)
+            )
+        if step.get("steps"):
+            found.append(((*path, "steps"), "an llm_api call has no nested steps", None))
+    elif step.get("tokens") is not None and kind is not None:
+        found.append(
+            ((*path, "tokens"), f"tokens apply to llm_api components ({target} is a {kind})", None)
+        )
+    via = step.get("via")
+    if via is not None:
+        if via not in components:
+            found.append(((*path, "via"), "names an undefined component", via))
+        elif kinds.get(via) != "link":
+            found.append(((*path, "via"), f"must name a link ({via} is a {kinds.get(via)})", via))
+    elif step.get("request_bytes") or step.get("response_bytes"):
+        found.append((path, "payload sizes need 'via: <link>' to cross", None))
+    return found
+
+
 def check_references(data: dict[str, Any]) -> list[Found]:
     """Every reference to an undefined component or request type, and misplaced step options."""
     found: list[Found] = []
@@ -31,26 +78,9 @@ def check_references(data: dict[str, Any]) -> list[Found]:
     requests = requests if isinstance(requests, dict) else {}
     kinds = {name: c.get("type") for name, c in components.items() if isinstance(c, dict)}
     for rname, rtype in requests.items():
-        if not isinstance(rtype, dict):
-            continue
-        for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
-            target = step.get("call")
-            if isinstance(target, str) and target not in components:
-                found.append(((*path, "call"), "calls an undefined component", target))
-                continue
-            kind = kinds.get(target) if isinstance(target, str) else None
-            if step.get("on_miss") and kind not in (None, "cache"):
-                found.append(
-                    ((*path, "on_miss"), f"only cache components miss ({target} is a {kind})", kind)
-                )
-            if step.get("op") is not None and kind not in (None, "database"):
-                found.append(
-                    (
-                        (*path, "op"),
-                        f"op applies to database components ({target} is a {kind})",
-                        step.get("op"),
-                    )
-                )
+        if isinstance(rtype, dict):
+            for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
+                found += _check_step(path, step, components, kinds)
     workload = data.get("workload")
     mix = workload.get("mix") if isinstance(workload, dict) else None
     if isinstance(mix, dict):

@@ -86,6 +86,21 @@ Cpu = Annotated[
 ]
 """CPU cores: 2, 0.5 or '500m'."""
 
+Bandwidth = Annotated[
+    float,
+    BeforeValidator(units.parse_bandwidth),
+    Field(gt=0),
+    PlainSerializer(lambda v: f"{v!r}bps", return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^\s*{_NUM}\s*[KMGT]?(bps|bit/s)\s*$",
+            "examples": ["1Gbps", "10Gbps", "100Mbps"],
+        }
+    ),
+]
+"""Bits per second: '1Gbps', '100Mbps'."""
+
 Fraction = Annotated[
     float,
     BeforeValidator(units.parse_fraction),

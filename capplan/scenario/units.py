@@ -11,6 +11,9 @@ import re
 
 _NUM = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
+SECONDS_PER_MONTH = 730 * 3600
+"""A billing month: 730 hours, the convention cloud providers price by."""
+
 DURATION_UNITS = {
     "us": 1e-6,
     "µs": 1e-6,
@@ -33,6 +36,7 @@ _DURATION_RE = re.compile(rf"^\s*{_NUM}\s*(us|µs|ms|s|min|h|d)\s*$")
 _RATE_RE = re.compile(rf"^\s*{_NUM}\s*/\s*(s|sec|min|h|d)\s*$")
 _SIZE_RE = re.compile(rf"^\s*{_NUM}\s*([A-Za-z]*)\s*$")
 _CPU_RE = re.compile(rf"^\s*{_NUM}\s*(m?)\s*$")
+_BANDWIDTH_RE = re.compile(rf"^\s*{_NUM}\s*([KMGT]?)(bps|bit/s)\s*$")
 _PERCENT_RE = re.compile(rf"^\s*{_NUM}\s*%\s*$")
 
 
@@ -89,6 +93,18 @@ def parse_cpu(value: object) -> float:
             x = float(m.group(1))
             return x / 1000 if m.group(2) == "m" else x
     raise ValueError("expected CPU as cores ('2', 0.5) or millicores ('500m')")
+
+
+def parse_bandwidth(value: object) -> float:
+    """'1Gbps', '100Mbps', '10Gbps' -> bits per second (decimal prefixes, as links are sold)."""
+    if isinstance(value, str):
+        m = _BANDWIDTH_RE.match(value)
+        if m:
+            scale = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)]
+            return _finite(float(m.group(1)) * scale, "bandwidth", value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"a bandwidth needs a unit: write '{value}Gbps' or '{value}Mbps'")
+    raise ValueError("expected a bandwidth such as '1Gbps' or '100Mbps'")
 
 
 def parse_fraction(value: object) -> float:

@@ -14,15 +14,16 @@ from typing import Any
 import simpy
 
 from capplan.scenario.model import Scenario, Step
-from capplan.sim.stations import Station, build_station
+from capplan.sim.stations import BuildContext, Station, build_station
 from capplan.sim.streams import Streams
 
 
 class CompiledStep:
-    """One step, ready to run."""
+    """One step, ready to run; the called station fills what its visits need."""
 
     __slots__ = (
         "coin",
+        "extra",
         "hit",
         "on_miss",
         "op",
@@ -30,30 +31,36 @@ class CompiledStep:
         "pickers",
         "probability",
         "repeat",
+        "request_bytes",
+        "response_bytes",
         "service",
         "station",
         "steps",
+        "via",
     )
 
     def __init__(
-        self,
-        station: Station,
-        path: str,
-        step: Step,
-        service: Callable[[], float],
-        coin: Callable[[], float] | None,
+        self, station: Station, path: str, step: Step, coin: Callable[[], float] | None, via: Any
     ):
         self.station = station
         self.path = path
         self.op = step.op
         self.probability = step.probability
         self.repeat = step.repeat
-        self.service = service
         self.coin = coin
+        self.via = via
+        self.request_bytes = step.request_bytes
+        self.response_bytes = step.response_bytes
+        self.service: Callable[[], float] = _no_service
         self.steps: tuple[CompiledStep, ...] = ()
         self.on_miss: tuple[CompiledStep, ...] = ()
         self.pickers: tuple[Any, ...] = ()
         self.hit: Callable[[], float] | None = None
+        self.extra: Any = None
+
+
+def _no_service() -> float:
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -76,14 +83,13 @@ def _compile_steps(
     out = []
     for i, step in enumerate(steps):
         here = f"{path}[{i}]"
-        component = scenario.components[step.call]
-        dist = step.service_time if step.service_time is not None else component.service_time
         coin = streams.uniform(f"{here}.probability") if step.probability < 1 else None
-        compiled = CompiledStep(
-            stations[step.call], here, step, streams.sampler(dist, f"{here}.service"), coin
-        )
-        stations[step.call].prepare(compiled, here, streams)
+        via = stations[step.via] if step.via is not None else None
+        compiled = CompiledStep(stations[step.call], here, step, coin, via)
+        stations[step.call].prepare(compiled, step, here, streams)
         touched.add(step.call)
+        if step.via is not None:
+            touched.add(step.via)
         compiled.steps = _compile_steps(
             step.steps, f"{here}.steps", scenario, stations, streams, touched
         )
@@ -98,7 +104,7 @@ def compile_scenario(
     scenario: Scenario, env: simpy.Environment, streams: Streams
 ) -> tuple[dict[str, Station], list[RequestPlan]]:
     stations = {
-        name: build_station(name, component, env, streams)
+        name: build_station(name, component, BuildContext(env, streams, scenario.load_scale))
         for name, component in scenario.components.items()
     }
     plans = []

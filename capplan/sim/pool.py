@@ -5,21 +5,35 @@ is taken without creating an event, a waiting request waits on one bare event, a
 released worker is handed straight to the head of the queue. Counters are cumulative;
 the engine snapshots them at the start and end of the measured window and reports the
 difference, so nothing in the hot path asks whether it is measuring.
+
+Usage inside a station's ``visit`` generator::
+
+    arrived = env.now
+    got = pool.acquire(arrived)
+    if got is not None:
+        if got is False:
+            return "rejected"
+        yield got                               # a releasing request hands its worker over
+        pool.waited(env.now - arrived)
+    ...hold the worker...
+    pool.release(env.now, held=env.now - start, service=own_time)
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import simpy
+from simpy.events import Event
 
 
 @dataclass(frozen=True)
 class PoolSnapshot:
-    """Cumulative counters of one pool at one instant."""
+    """Cumulative counters of one or more pools at one instant (sums when added)."""
 
     time: float
+    workers: int
     busy_area: float
     queue_area: float
     arrivals: int
@@ -28,12 +42,31 @@ class PoolSnapshot:
     rejected: int
     wait_sum: float
     hold_sum: float
+    service_sum: float
     queue_length: int
-    busy: int
+
+    def minus(self, start: PoolSnapshot) -> PoolSnapshot:
+        """Counts within the window from ``start`` to this snapshot (queue length: growth)."""
+        return PoolSnapshot(
+            *(
+                getattr(self, f.name) - getattr(start, f.name)
+                if f.name != "workers"
+                else self.workers
+                for f in fields(self)
+            )
+        )
+
+    def plus(self, other: PoolSnapshot) -> PoolSnapshot:
+        """Two pools' windows together (same span)."""
+        return PoolSnapshot(
+            self.time,
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:]),
+        )
 
 
 class Pool:
-    """``workers`` servers sharing one queue (one replica, or a shared-queue group)."""
+    """``workers`` servers sharing one queue (one replica, a shared-queue group, a link
+    direction, a concurrency limit)."""
 
     __slots__ = (
         "arrivals",
@@ -48,15 +81,16 @@ class Pool:
         "queue_limit",
         "rejected",
         "served",
+        "service_sum",
         "wait_sum",
         "workers",
     )
 
-    def __init__(self, env: simpy.Environment, workers: int, queue_limit: int | None):
+    def __init__(self, env: simpy.Environment, workers: int, queue_limit: int | None = None):
         self.env = env
         self.workers = workers
         self.queue_limit = queue_limit
-        self.queue: deque[simpy.Event] = deque()
+        self.queue: deque[Event] = deque()
         self.busy = 0
         self.last = 0.0
         self.busy_area = 0.0
@@ -67,6 +101,7 @@ class Pool:
         self.rejected = 0
         self.wait_sum = 0.0
         self.hold_sum = 0.0
+        self.service_sum = 0.0
 
     def tick(self, now: float) -> None:
         """Integrate busy workers and queue length up to ``now`` (call before any change)."""
@@ -76,16 +111,46 @@ class Pool:
             self.queue_area += len(self.queue) * dt
             self.last = now
 
-    @property
-    def load(self) -> int:
-        """Requests here now, in service or waiting (for least-connections routing)."""
-        return self.busy + len(self.queue)
+    def acquire(self, now: float) -> Event | bool | None:
+        """Take a worker: ``None`` if one was free, an event to wait on (it fires when a
+        worker is handed over), or ``False`` if the queue is full."""
+        self.arrivals += 1
+        if self.busy < self.workers:
+            self.tick(now)
+            self.busy += 1
+            self.granted += 1
+            return None
+        limit = self.queue_limit
+        if limit is not None and len(self.queue) >= limit:
+            self.rejected += 1
+            return False
+        self.tick(now)
+        granted = Event(self.env)
+        self.queue.append(granted)
+        return granted
+
+    def waited(self, wait: float) -> None:
+        """Record a queued request's wait once its worker was handed over."""
+        self.granted += 1
+        self.wait_sum += wait
+
+    def release(self, now: float, held: float, service: float) -> None:
+        """Give the worker back (to the head of the queue if anyone waits)."""
+        self.tick(now)
+        if self.queue:
+            self.queue.popleft().succeed()
+        else:
+            self.busy -= 1
+        self.served += 1
+        self.hold_sum += held
+        self.service_sum += service
 
     def snapshot(self) -> PoolSnapshot:
         now = self.env.now
         self.tick(now)
         return PoolSnapshot(
             now,
+            self.workers,
             self.busy_area,
             self.queue_area,
             self.arrivals,
@@ -94,6 +159,15 @@ class Pool:
             self.rejected,
             self.wait_sum,
             self.hold_sum,
+            self.service_sum,
             len(self.queue),
-            self.busy,
         )
+
+
+def window(start: list[PoolSnapshot], end: list[PoolSnapshot]) -> PoolSnapshot:
+    """All pools' counts within the window, added up."""
+    diffs = [e.minus(s) for s, e in zip(start, end, strict=True)]
+    total = diffs[0]
+    for d in diffs[1:]:
+        total = total.plus(d)
+    return total

@@ -10,8 +10,9 @@ branches on the type. A station fills exactly these hooks:
   an error cause string (``"rejected"``, ...) that aborts the request.
 - ``snapshot()``: cumulative counters (any picklable value) at the current instant.
 - ``measure(start, end)``: a :class:`StationMeasure` of the window between two snapshots.
-- ``prepare(step, path, streams)``: per-step random streams the station needs, stored on
-  the compiled step's ``extra`` slot (e.g. a cache's hit draws).
+- ``prepare(compiled, step, path, streams)``: settle per step what the visit needs
+  (service-time sampler, routing, hit or token draws) on the compiled step, from the
+  scenario's ``step`` and streams named after ``path``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from capplan.sim.pool import PoolSnapshot
+from capplan.sim.streams import Streams
+
 if TYPE_CHECKING:
+    from capplan.scenario.model import Step
     from capplan.sim.plan import CompiledStep
-    from capplan.sim.streams import Streams
 
 Runner = Callable[[tuple["CompiledStep", ...]], Generator[simpy.Event, Any, str | None]]
 
@@ -53,8 +57,40 @@ class StationMeasure:
     """Visits arriving during the window."""
     rejected: int
     """Visits refused because the queue was full."""
+    residence_s: float
+    """Total time visits spent here, waiting and served, nested steps excluded (for this
+    component's share of end-to-end latency)."""
+    constraints: dict[str, float] = field(default_factory=dict)
+    """Utilization of each limited resource of the station (``workers``, ``cpu``,
+    ``bandwidth``, a quota...), for finding the binding constraint."""
     extra: dict[str, float] = field(default_factory=dict)
-    """Type-specific figures (e.g. ``cpu_utilization``, ``hit_ratio``)."""
+    """Type-specific figures (e.g. ``cpu_utilization``, ``tokens_per_min``)."""
+
+
+def pool_measure(
+    w: PoolSnapshot,
+    constraints: dict[str, float] | None = None,
+    extra: dict[str, float] | None = None,
+) -> StationMeasure:
+    """The measure of a station made of worker pools, from their window counts."""
+    span = w.time
+    mean_hold = w.hold_sum / w.served if w.served else 0.0
+    utilization = w.busy_area / (w.workers * span)
+    return StationMeasure(
+        capacity=w.workers,
+        utilization=utilization,
+        mean_queue_length=w.queue_area / span,
+        mean_wait_s=w.wait_sum / w.granted if w.granted else 0.0,
+        throughput_rps=w.served / span,
+        arrival_rps=w.arrivals / span,
+        offered_load=w.arrivals / span * mean_hold / w.workers,
+        backlog_growth=w.queue_length,
+        arrivals=w.arrivals,
+        rejected=w.rejected,
+        residence_s=w.wait_sum + w.service_sum,
+        constraints=constraints if constraints is not None else {"workers": utilization},
+        extra=extra or {},
+    )
 
 
 class Station(Protocol):
@@ -66,10 +102,20 @@ class Station(Protocol):
 
     def measure(self, start: Any, end: Any) -> StationMeasure: ...
 
-    def prepare(self, step: CompiledStep, path: str, streams: Streams) -> None: ...
+    def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None: ...
 
 
-Builder = Callable[[str, Any, simpy.Environment, "Streams"], Station]
+@dataclass(frozen=True)
+class BuildContext:
+    """What a station builder may use besides its component."""
+
+    env: simpy.Environment
+    streams: Streams
+    load_scale: float
+    """The scenario's load scale, for load a station generates itself (link background)."""
+
+
+Builder = Callable[[str, Any, BuildContext], Station]
 
 STATION_TYPES: dict[str, Builder] = {}
 
@@ -86,5 +132,5 @@ def station_type(name: str) -> Callable[[Builder], Builder]:
     return register
 
 
-def build_station(name: str, component: Any, env: simpy.Environment, streams: Streams) -> Station:
-    return STATION_TYPES[component.type](name, component, env, streams)
+def build_station(name: str, component: Any, ctx: BuildContext) -> Station:
+    return STATION_TYPES[component.type](name, component, ctx)

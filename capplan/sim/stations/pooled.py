@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import simpy
 from simpy.events import Event, Timeout
 
-from capplan.sim.pool import Pool, PoolSnapshot
-from capplan.sim.stations.base import Runner, StationMeasure
+from capplan.sim.pool import Pool, PoolSnapshot, window
+from capplan.sim.stations.base import Runner, StationMeasure, pool_measure
 
 if TYPE_CHECKING:
     from capplan.scenario.components import ServiceComponent
+    from capplan.scenario.model import Step
     from capplan.sim.plan import CompiledStep
     from capplan.sim.streams import Streams
 
@@ -99,7 +100,9 @@ class PooledStation:
             else None
         )
 
-    def prepare(self, step: CompiledStep, path: str, streams: Streams) -> None:
+    def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None:
+        dist = step.service_time if step.service_time is not None else self.component.service_time
+        compiled.service = streams.sampler(dist, f"{path}.service")
         policy = self.component.load_balancing
         pickers = []
         for s, (primary, readers) in enumerate(self.shards):
@@ -111,30 +114,21 @@ class PooledStation:
                 weights = [float(p.workers) for p in pools]
                 draw = streams.uniform(f"{path}.route.shard{s}")
             pickers.append(make_picker(pools, policy, weights, draw))
-        step.pickers = tuple(pickers)
+        compiled.pickers = tuple(pickers)
         if self.is_cache:
-            step.hit = streams.uniform(f"{path}.hit")
+            compiled.hit = streams.uniform(f"{path}.hit")
 
     def visit(self, step: CompiledStep, run: Runner) -> Generator[Event, Any, str | None]:
         shard = self.shard
         pool = step.pickers[shard()]() if shard is not None else step.pickers[0]()
         env = self.env
         arrived = env.now
-        pool.arrivals += 1
-        if pool.busy < pool.workers:
-            pool.tick(arrived)
-            pool.busy += 1
-        else:
-            limit = pool.queue_limit
-            if limit is not None and len(pool.queue) >= limit:
-                pool.rejected += 1
+        got = pool.acquire(arrived)
+        if got is not None:
+            if got is False:
                 return "rejected"
-            pool.tick(arrived)
-            granted = Event(env)
-            pool.queue.append(granted)
-            yield granted  # the releasing request hands its worker over
-            pool.wait_sum += env.now - arrived
-        pool.granted += 1
+            yield got
+            pool.waited(env.now - arrived)
         start = env.now
         hold = step.service()
         if hold:
@@ -143,13 +137,7 @@ class PooledStation:
         if step.steps:
             cause = yield from run(step.steps)
         now = env.now
-        pool.tick(now)
-        if pool.queue:
-            pool.queue.popleft().succeed()
-        else:
-            pool.busy -= 1
-        pool.served += 1
-        pool.hold_sum += now - start
+        pool.release(now, now - start, hold)
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and hit() >= self.hit_ratio:
             cause = yield from run(step.on_miss)
@@ -159,40 +147,25 @@ class PooledStation:
         return [p.snapshot() for p in self.pools]
 
     def measure(self, start: list[PoolSnapshot], end: list[PoolSnapshot]) -> StationMeasure:
-        span = end[0].time - start[0].time
-
-        def total(attr: str) -> float:
-            return float(
-                sum(getattr(e, attr) - getattr(s, attr) for s, e in zip(start, end, strict=True))
-            )
-
-        served, granted, arrivals = total("served"), total("granted"), total("arrivals")
-        throughput = served / span
-        mean_hold = total("hold_sum") / served if served else 0.0
-        extra: dict[str, float] = {}
+        w = window(start, end)
+        span = w.time
+        throughput = w.served / span
+        constraints = {"workers": w.busy_area / (w.workers * span)}
+        # the part of the workers' time spent on this component's own work, the rest being
+        # spent waiting on nested calls
+        extra: dict[str, float] = {"work_utilization": w.service_sum / (w.workers * span)}
         c = self.component
         res = c.resources
         request = res.requests.cpu if res and res.requests else None
         limit = (res.limits.cpu if res and res.limits else None) or request
         if c.cpu_per_request is not None and request and limit:
-            demand = arrivals / span * c.cpu_per_request  # cores wanted at the offered rate
+            demand = w.arrivals / span * c.cpu_per_request  # cores wanted at the offered rate
             extra["cpu_utilization"] = throughput * c.cpu_per_request / (self.instances * request)
+            constraints["cpu"] = extra["cpu_utilization"]
             # CPU is not simulated as a contended resource; a demand beyond the limits
-            # means the measured service times could not hold, so it counts as saturation
+            # means the given service times could not hold, so it counts as saturation
             extra["cpu_demand_vs_limit"] = demand / (self.instances * limit)
-        return StationMeasure(
-            capacity=self.capacity,
-            utilization=total("busy_area") / (self.capacity * span),
-            mean_queue_length=total("queue_area") / span,
-            mean_wait_s=total("wait_sum") / granted if granted else 0.0,
-            throughput_rps=throughput,
-            arrival_rps=arrivals / span,
-            offered_load=arrivals / span * mean_hold / self.capacity,
-            backlog_growth=int(total("queue_length")),
-            arrivals=int(arrivals),
-            rejected=int(total("rejected")),
-            extra=extra,
-        )
+        return pool_measure(w, constraints, extra)
 
 
 def replica_pools(env: simpy.Environment, component: ServiceComponent, count: int) -> list[Pool]:

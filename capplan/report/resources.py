@@ -1,0 +1,146 @@
+"""Report tables about resources: components, LLM quotas, network links, the binding
+constraint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from capplan.report.text import count, percent
+from capplan.scenario.units import format_duration
+
+BAR_WIDTH = 8
+
+
+def _bar(util: float, highlight: bool, saturated: bool) -> Text:
+    filled = min(BAR_WIDTH, round(util * BAR_WIDTH))
+    style = "red" if saturated or util >= 0.85 else "yellow" if util >= 0.7 else "green"
+    text = Text("█" * filled, style=style)
+    text.append("░" * (BAR_WIDTH - filled), style="dim")
+    label = "SATURATED" if saturated else percent(util)
+    text.append(f" {label}", style="bold red" if saturated else ("bold" if highlight else ""))
+    return text
+
+
+def _table(title: str, caption: str, results: list[dict[str, Any]], first: str) -> Table:
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table.add_column(first)
+    for r in results:
+        table.add_column(r["scenario"])
+    return table
+
+
+def components_table(results: list[dict[str, Any]]) -> Table:
+    table = _table(
+        "Components",
+        "bar: utilization of the busiest resource (workers busy / capacity, a worker waiting on a "
+        "nested call counting as busy; quota or bandwidth used); cpu: CPU used / CPU requested; "
+        "wait: mean queueing delay; bold: the most loaded",
+        results,
+        "component",
+    )
+    hottest = [
+        max(r["components"], key=lambda n: r["components"][n]["utilization"]) for r in results
+    ]
+    for name in results[0]["components"]:
+        cells = []
+        for r, hot in zip(results, hottest, strict=True):
+            c = r["components"].get(name)
+            if c is None:
+                cells.append(Text("-"))
+                continue
+            cell = _bar(c["utilization"], name == hot, c["saturated"])
+            if "cpu_utilization" in c:
+                cpu = c["cpu_utilization"]
+                cell.append(f"  cpu {percent(cpu)}", style="red" if cpu >= 0.85 else "")
+            if c["mean_wait_s"] >= 1e-3:
+                cell.append(f"  wait {format_duration(c['mean_wait_s'])}", style="dim")
+            cells.append(cell)
+        table.add_row(Text(name, style="bold" if name in hottest else ""), *cells)
+    return table
+
+
+def _components_with(results: list[dict[str, Any]], key: str) -> list[str]:
+    return list(dict.fromkeys(n for r in results for n, c in r["components"].items() if key in c))
+
+
+def llm_table(results: list[dict[str, Any]]) -> Table | None:
+    names = _components_with(results, "tokens_per_min")
+    if not names:
+        return None
+    table = _table(
+        "LLM APIs",
+        "used / limit per minute; 429s and retries per minute; failed: calls that ran out of "
+        "attempts; cost at this load for a 730-hour month",
+        results,
+        "",
+    )
+    rows: list[tuple[str, Any]] = [
+        (
+            "requests/min",
+            lambda c: f"{count(c['requests_per_min'])} / {count(c['requests_per_min_limit'])}",
+        ),
+        (
+            "tokens/min",
+            lambda c: f"{count(c['tokens_per_min'])} / {count(c['tokens_per_min_limit'])}",
+        ),
+        ("429s/min", lambda c: count(c["http_429_per_min"])),
+        ("retries/min", lambda c: count(c["retries_per_min"])),
+        ("failed/min", lambda c: count(c["rate_limited_per_min"])),
+        ("cache hits/min", lambda c: count(c["cache_hits_per_min"])),
+        ("latency share", lambda c: percent(c["latency_share"])),
+        (
+            "cost/month",
+            lambda c: f"${c['cost_per_month_usd']:,.0f}" if "cost_per_month_usd" in c else "-",
+        ),
+    ]
+    for name in names:
+        for label, fmt in rows:
+            cells = [
+                Text(fmt(r["components"][name])) if name in r["components"] else Text("-")
+                for r in results
+            ]
+            table.add_row(f"{name} {label}", *cells)
+    return table
+
+
+def link_table(results: list[dict[str, Any]]) -> Table | None:
+    names = _components_with(results, "gb_per_month")
+    if not names:
+        return None
+    table = _table(
+        "Network links",
+        "utilization of the busier direction; traffic of both directions, background included",
+        results,
+        "",
+    )
+    for name in names:
+        for label, fmt in (
+            (
+                "utilization",
+                lambda c: percent(c["utilization"]) + (" SATURATED" if c["saturated"] else ""),
+            ),
+            ("MB/s", lambda c: count(c["bytes_per_s"] / 1e6)),
+            ("GB/month", lambda c: count(c["gb_per_month"])),
+        ):
+            cells = [
+                Text(fmt(r["components"][name])) if name in r["components"] else Text("-")
+                for r in results
+            ]
+            table.add_row(f"{name} {label}", *cells)
+    return table
+
+
+def binding_line(result: dict[str, Any]) -> Text:
+    """The constraint closest to its limit, in one line."""
+    if not result["constraints"]:
+        return Text("")
+    top = result["constraints"][0]
+    style = "red" if top["utilization"] >= 0.85 else ""
+    return Text(
+        f"{result['scenario']}: binding constraint: {top['component']} "
+        f"{top['resource'].replace('_', ' ')} at {percent(top['utilization'])}",
+        style=style,
+    )

@@ -1,0 +1,39 @@
+"""Who waits on whom: the call graph of a scenario's components.
+
+A component *waits on* every component called (or link crossed) by the steps nested under
+its own steps, because its worker stays busy through them. A cache's ``on_miss`` steps run
+after the cache released its worker, so they belong to whoever called the cache.
+"""
+
+from __future__ import annotations
+
+from capplan.scenario.model import Scenario, Step
+
+
+def _walk(steps: list[Step], holder: str | None, edges: dict[str, set[str]]) -> None:
+    for step in steps:
+        if holder is not None:
+            edges[holder].add(step.call)
+            if step.via is not None:
+                edges[holder].add(step.via)
+        _walk(step.steps, step.call, edges)
+        _walk(step.on_miss, holder, edges)
+
+
+def waits_on(scenario: Scenario) -> dict[str, frozenset[str]]:
+    """For each component, every component its workers may wait on, directly or not."""
+    edges: dict[str, set[str]] = {name: set() for name in scenario.components}
+    for rtype in scenario.requests.values():
+        _walk(rtype.steps, None, edges)
+    closure: dict[str, frozenset[str]] = {}
+    for name in edges:
+        seen: set[str] = set()
+        todo = list(edges[name])
+        while todo:
+            callee = todo.pop()
+            if callee not in seen:
+                seen.add(callee)
+                todo.extend(edges[callee])
+        seen.discard(name)
+        closure[name] = frozenset(seen)
+    return closure
