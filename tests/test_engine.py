@@ -236,9 +236,12 @@ def test_every_estimate_has_an_interval_even_with_no_errors():
     lo, hi = result["throughput_rps_ci95"]
     assert lo < result["throughput_rps"] < hi
     for comp in result["components"].values():
-        assert set(comp["ci95"]) == {
+        assert set(comp["ci95"]) >= {
             "utilization",
             "mean_queue_length",
             "mean_wait_s",
             "throughput_rps",
+            "work_utilization",
         }
+        for key, (lo, hi) in comp["ci95"].items():
+            assert lo <= comp[key] <= hi

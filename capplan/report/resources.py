@@ -144,3 +144,79 @@ def binding_line(result: dict[str, Any]) -> Text:
         f"{top['resource'].replace('_', ' ')} at {percent(top['utilization'])}",
         style=style,
     )
+
+
+def cost_table(results: list[dict[str, Any]]) -> Table | None:
+    priced = [r for r in results if r.get("cost")]
+    if not priced:
+        return None
+    table = _table(
+        "Monthly cost (730-hour month), USD",
+        "computed, with the baseline given in the scenario in brackets; compute: nodes from "
+        "bin-packing every pod's requests; LLM and egress follow the simulated traffic",
+        results,
+        "",
+    )
+
+    def money(x: float | None) -> str:
+        return "-" if x is None else f"${x:,.0f}"
+
+    def cell(r: dict[str, Any], category: str) -> Text:
+        cost = r.get("cost")
+        if not cost:
+            return Text("-")
+        text = Text(money(cost["by_category"][category]))
+        if category in cost["baseline"]:
+            text.append(f" [{money(cost['baseline'][category])}]", style="dim")
+        return text
+
+    for category in ("compute", "storage", "network", "llm"):
+        table.add_row(category, *[cell(r, category) for r in results])
+    table.add_row(
+        "total",
+        *[
+            Text(money(r["cost"]["monthly_usd"]), style="bold") if r.get("cost") else Text("-")
+            for r in results
+        ],
+    )
+    table.add_row(
+        "nodes",
+        *[
+            Text(
+                f"{r['cost']['nodes']}"
+                + (
+                    f" (needs {r['cost']['nodes_needed']} > max {r['cost']['max_nodes']})"
+                    if r["cost"]["exceeds_max_nodes"]
+                    else ""
+                ),
+                style="red" if r["cost"]["exceeds_max_nodes"] else "",
+            )
+            if r.get("cost")
+            else Text("-")
+            for r in results
+        ],
+    )
+    table.add_row(
+        "per 1,000 requests",
+        *[
+            Text(f"${r['cost']['per_1000_requests_usd']:.3f}")
+            if r.get("cost") and r["cost"]["per_1000_requests_usd"] is not None
+            else Text("-")
+            for r in results
+        ],
+    )
+    base = priced[0]
+
+    def scaling(r: dict[str, Any]) -> Text:
+        if r is base or not r.get("cost"):
+            return Text("")
+        load = r["load_scale"] / base["load_scale"]
+        ratio = r["cost"]["monthly_usd"] / base["cost"]["monthly_usd"]
+        linear = ratio <= load
+        return Text(
+            f"×{ratio:.2f} for ×{load:g} load" + ("" if linear else ": worse than linear"),
+            style="" if linear else "red",
+        )
+
+    table.add_row(f"vs {base['scenario']}", *[scaling(r) for r in results])
+    return table

@@ -12,7 +12,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from capplan.report.resources import binding_line, components_table, link_table, llm_table
+from capplan.report.resources import (
+    binding_line,
+    components_table,
+    cost_table,
+    link_table,
+    llm_table,
+)
 from capplan.report.text import estimate, per_second, percent
 from capplan.scenario.units import format_duration
 
@@ -126,7 +132,9 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     if slos is not None:
         parts.append(slos)
     parts += [summary_table(results), requests_table(results), components_table(results)]
-    parts += [t for t in (llm_table(results), link_table(results)) if t is not None]
+    parts += [
+        t for t in (llm_table(results), link_table(results), cost_table(results)) if t is not None
+    ]
     notes = []
     for r in results:
         notes.append(binding_line(r))

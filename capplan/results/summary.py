@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from capplan._version import __version__
+from capplan.results.cost import monthly_cost
 from capplan.results.stats import mean_ci
 from capplan.scenario.graph import waits_on
 from capplan.scenario.model import Scenario, Slos, scenario_hash
@@ -86,7 +87,8 @@ def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
             },
         )
         for key in sorted(ms[0].extra):
-            entry[key] = _ci([m.extra[key] for m in ms])["value"]
+            est = _ci([m.extra[key] for m in ms])
+            entry[key], intervals[key] = est["value"], est["ci95"]
         entry["ci95"] = intervals
         out[name] = entry
     return out
@@ -201,7 +203,7 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     traffic = _traffic([list(r.types.values()) for r in records], window)
     slos = _slo_rows(scenario.slos, "all", latency, traffic, not all_valid) + slos
     sojourn = sum(t.sojourn_sum_s for r in records for t in r.types.values())
-    return {
+    result = {
         "scenario": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "capplan_version": __version__,
@@ -229,3 +231,5 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         },
         "slos": slos,
     }
+    result["cost"] = monthly_cost(scenario, result)
+    return result

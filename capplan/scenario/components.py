@@ -95,6 +95,11 @@ class ServiceComponent(Model):
         """Workers that can serve any request."""
         return self.replicas * self.workers
 
+    @property
+    def pods(self) -> int:
+        """Instances that run in the cluster (each with ``resources``)."""
+        return self.replicas
+
 
 class DatabaseComponent(ServiceComponent):
     """A database: a service plus sharding and read replicas.
@@ -113,6 +118,10 @@ class DatabaseComponent(ServiceComponent):
     @property
     def capacity(self) -> int:
         return self.shards * (self.replicas + self.read_replicas) * self.workers
+
+    @property
+    def pods(self) -> int:
+        return self.shards * (self.replicas + self.read_replicas)
 
 
 class CacheComponent(ServiceComponent):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from capplan.scenario.components import Component
+from capplan.scenario.costs import Costs
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import Tokens
 from capplan.scenario.types import (
@@ -168,6 +169,8 @@ class Scenario(Model):
     """Components by name."""
     slos: Slos = Field(default_factory=Slos)
     """Objectives for all requests together."""
+    costs: Costs | None = None
+    """Prices, for the monthly cost."""
 
     @property
     def arrival_rate(self) -> float:

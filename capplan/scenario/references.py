@@ -81,6 +81,14 @@ def check_references(data: dict[str, Any]) -> list[Found]:
         if isinstance(rtype, dict):
             for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
                 found += _check_step(path, step, components, kinds)
+    costs = data.get("costs")
+    network = costs.get("network") if isinstance(costs, dict) else None
+    links = network.get("egress_links") if isinstance(network, dict) else None
+    for i, link in enumerate(links if isinstance(links, list) else []):
+        if kinds.get(link) != "link":
+            found.append(
+                (("costs", "network", "egress_links", i), "must name a link component", link)
+            )
     workload = data.get("workload")
     mix = workload.get("mix") if isinstance(workload, dict) else None
     if isinstance(mix, dict):

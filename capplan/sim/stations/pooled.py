@@ -91,7 +91,7 @@ class PooledStation:
         self.shards = shards
         self.pools = [p for primary, readers in shards for p in (*primary, *readers)]
         self.capacity = sum(p.workers for p in self.pools)
-        self.instances = len(shards) * (component.replicas + getattr(component, "read_replicas", 0))
+        self.instances = component.pods
         self.is_cache = hit_ratio is not None
         self.hit_ratio = 1.0 if hit_ratio is None else hit_ratio
         self.shard = (
