@@ -34,7 +34,10 @@ def commands() -> list[str]:
     return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("name", ["simulate", "validate", "schema"])
+ALL = ["simulate", "compare", "gate", "validate", "schema"]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_every_command_has_help_with_an_example_and_a_reference_entry(name):
     assert name in commands()
     result = runner.invoke(app, [name, "--help"])
@@ -44,7 +47,7 @@ def test_every_command_has_help_with_an_example_and_a_reference_entry(name):
 
 
 def test_all_commands_are_listed_in_the_parametrization():
-    assert sorted(commands()) == sorted(["simulate", "validate", "schema"])
+    assert sorted(commands()) == sorted(ALL)
 
 
 def test_simulate_json_contract_and_side_by_side(tmp_path):

@@ -1,7 +1,8 @@
-"""``capplan`` commands. Each parses options, calls one library function and renders.
+"""``capplan`` commands. Each parses options, calls the library and renders.
 
-Exit codes are decided here and only here: 0 success, 2 invalid input (any
-:class:`~capplan.errors.CapplanError` carries its own code), 130 interrupted.
+Exit codes are decided here and only here: 0 success; 1 an SLO is violated (gate);
+2 invalid input (any :class:`~capplan.errors.CapplanError` carries its own code);
+3 inconclusive (gate); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import TaskID
+from rich.progress import Progress, TaskID
 
 from capplan import __version__
-from capplan.errors import CapplanError
+from capplan.errors import CapplanError, ScenarioError
+
+if TYPE_CHECKING:
+    from capplan.scenario import Scenario
 
 app = typer.Typer(
     name="capplan",
@@ -28,6 +32,21 @@ app = typer.Typer(
 )
 
 err = Console(stderr=True)
+
+Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.")]
+Scale = Annotated[
+    float | None,
+    typer.Option("--scale", min=0.0, help="Load scale; overrides the files' load_scale."),
+]
+Seed = Annotated[int | None, typer.Option(min=0, help="Root seed; overrides simulation.seed.")]
+Replications = Annotated[
+    int | None, typer.Option(min=1, help="Replications; overrides simulation.replications.")
+]
+Jobs = Annotated[
+    int | None, typer.Option(min=1, help="Processes for replications (default: all cores).")
+]
+JsonPath = Annotated[Path | None, typer.Option("--json", help="Also write JSON to this path.")]
+ShowProgress = Annotated[bool, typer.Option(help="Show a progress bar.")]
 
 
 def _version(value: bool) -> None:
@@ -45,86 +64,156 @@ def _root(
     """Capacity planning and load simulation for service systems."""
 
 
+def _load_all(
+    files: list[Path], scale: float | None, seed: int | None, replications: int | None
+) -> list[Scenario]:
+    """Every file, validated before anything runs; the problems of all files at once."""
+    from capplan.api import with_overrides
+    from capplan.scenario import load_scenario
+
+    scenarios, problems = [], []
+    for f in files:
+        try:
+            s = load_scenario(f, load_scale=scale)
+            scenarios.append(with_overrides(s, replications=replications, seed=seed))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def _simulate_all(
+    scenarios: list[Scenario], jobs: int | None, progress: bool
+) -> list[dict[str, Any]]:
+    from capplan.api import simulate as run
+
+    if not (progress and err.is_terminal):
+        return [run(s, jobs=jobs) for s in scenarios]
+    results = []
+    with Progress(console=err, transient=True) as bar:
+        for s in scenarios:
+            task = bar.add_task(f"simulating {s.name}", total=s.simulation.replications)
+
+            def advance(done: int, _total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done)
+
+            results.append(run(s, jobs=jobs, progress=advance))
+    return results
+
+
 @app.command()
 def simulate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files, shown side by side.")],
-    scale: Annotated[
-        float | None,
-        typer.Option("--scale", min=0.0, help="Load scale; overrides the files' load_scale."),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(min=0, help="Root seed; overrides simulation.seed.")
-    ] = None,
-    replications: Annotated[
-        int | None, typer.Option(min=1, help="Replications; overrides simulation.replications.")
-    ] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the results as JSON to this path.")
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Processes for replications (default: all cores).")
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    files: Files,
+    scale: Scale = None,
+    seed: Seed = None,
+    replications: Replications = None,
+    json_path: JsonPath = None,
+    jobs: Jobs = None,
+    progress: ShowProgress = True,
 ) -> None:
-    """Simulate scenarios and report latency, errors and utilization with 95% CIs.
+    """Simulate scenarios and report latency, errors, utilization and cost with 95% CIs;
+    several files are shown side by side.
 
     Example:
 
         capplan simulate scenarios/current.yaml scenarios/10x.yaml --json out.json
     """
-    from capplan.api import simulate as run
-    from capplan.api import with_overrides
     from capplan.report import render, write_json
-    from capplan.scenario import load_scenario
 
-    scenarios = [
-        with_overrides(load_scenario(f, load_scale=scale), replications=replications, seed=seed)
-        for f in files
-    ]
-    results = []
-    show = progress and err.is_terminal
-    for scenario in scenarios:
-        if show:
-            from rich.progress import Progress
-
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(
-                    f"simulating {scenario.name}", total=scenario.simulation.replications
-                )
-
-                def advance(done: int, _total: int, task: TaskID = task) -> None:
-                    bar.update(task, completed=done)
-
-                results.append(run(scenario, jobs=jobs, progress=advance))
-        else:
-            results.append(run(scenario, jobs=jobs))
+    results = _simulate_all(_load_all(files, scale, seed, replications), jobs, progress)
     if json_path is not None:
         write_json(json_path, results)
     Console().print(render(results))
 
 
 @app.command()
-def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+def compare(
+    a: Annotated[Path, typer.Argument(help="The scenario to compare from.")],
+    b: Annotated[Path, typer.Argument(help="The scenario to compare to.")],
+    scale: Scale = None,
+    seed: Seed = None,
+    replications: Replications = None,
+    json_path: JsonPath = None,
+    jobs: Jobs = None,
+    progress: ShowProgress = True,
 ) -> None:
+    """Simulate two scenarios and show them side by side with the change in latency,
+    errors, utilization and cost. JSON: {"scenarios": [a, b], "deltas": {...}}.
+
+    Example:
+
+        capplan compare scenarios/current.yaml scenarios/10x.yaml --json delta.json
+    """
+    from capplan.report import render
+    from capplan.report.compare import delta_table
+    from capplan.report.json_out import write_text_atomic
+    from capplan.results.compare import deltas
+
+    ra, rb = _simulate_all(_load_all([a, b], scale, seed, replications), jobs, progress)
+    d = deltas(ra, rb)
+    if json_path is not None:
+        payload = {"scenarios": [ra, rb], "deltas": d}
+        write_text_atomic(json_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    out = Console()
+    out.print(render([ra, rb]))
+    out.print(delta_table(ra, rb, d))
+
+
+@app.command()
+def gate(
+    files: Files,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    json_path: JsonPath = None,
+    scale: Scale = None,
+    seed: Seed = None,
+    replications: Replications = None,
+    jobs: Jobs = None,
+    progress: ShowProgress = True,
+) -> None:
+    """CI gate: simulate and judge every SLO on its 95% confidence interval. An SLO passes
+    only if its whole interval is within target, fails if the whole interval is beyond it,
+    and is inconclusive otherwise (interval straddles the target, a component saturated,
+    or a single replication).
+
+    Exit codes: 0 all SLOs hold; 1 an SLO is violated; 2 invalid input; 3 inconclusive.
+    Reports are written whatever the verdict.
+
+    Example:
+
+        capplan gate scenarios/*.yaml --junit gate.xml --markdown gate.md
+    """
+    from capplan.gate import evaluate, exit_code, json_report
+    from capplan.gate import junit as junit_xml
+    from capplan.gate import markdown as markdown_text
+    from capplan.report.json_out import write_text_atomic
+
+    verdicts = evaluate(_simulate_all(_load_all(files, scale, seed, replications), jobs, progress))
+    for path, render in ((junit, junit_xml), (markdown, markdown_text), (json_path, json_report)):
+        if path is not None:
+            write_text_atomic(path, render(verdicts))
+    out = Console(highlight=False)
+    styles = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
+    for v in verdicts:
+        line = f"{v.status.upper():12} {v.scenario}: {v.reason}"
+        out.print(line, style=styles[v.status], markup=False, soft_wrap=True)
+    code = exit_code(verdicts)
+    summary = {0: "all SLOs hold", 1: "an SLO is violated", 3: "inconclusive"}[code]
+    out.print(f"gate: {summary} (exit {code})", markup=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(files: Files) -> None:
     """Check scenario files and report every problem with file, line, YAML path and value.
 
     Example:
 
         capplan validate scenarios/*.yaml
     """
-    from capplan.errors import ScenarioError
-    from capplan.scenario import load_scenario
-
-    problems = []
-    for f in files:
-        try:
-            load_scenario(f)
-            typer.echo(f"{f}: ok")
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ScenarioError(problems)
+    for s, f in zip(_load_all(files, None, None, None), files, strict=True):
+        typer.echo(f"{f}: ok ({s.name})")
 
 
 @app.command()
@@ -143,22 +232,21 @@ def schema() -> None:
 def main() -> None:
     """Entry point: run the app, turning expected errors into a message and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except CapplanError as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except Exception as exc:
         # usage errors from the option parser (click's, as vendored by typer): shown as
         # click shows them, with click's exit code (2)
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(code, int):
+        show, usage_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(usage_code, int):
             show()
-            sys.exit(code)
+            sys.exit(usage_code)
         if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -23,8 +23,10 @@ SATURATION_OFFERED_LOAD = 0.995
 
 
 def _ci(values: list[float]) -> dict[str, Any]:
+    """Mean and 95% interval of per-replication values; every quantity reported is
+    non-negative, so the interval is cut at zero."""
     m, ci = mean_ci(values)
-    return {"value": m, "ci95": list(ci) if ci else None}
+    return {"value": m, "ci95": [max(0.0, ci[0]), ci[1]] if ci else None}
 
 
 def _latency(summaries: list[LatencySummary | None], valid: bool) -> dict[str, Any]:
@@ -158,24 +160,63 @@ def _confident(row: dict[str, Any], target: float) -> bool:
     return bool(ci[1] <= target) if row["passed"] else bool(ci[0] > target)
 
 
+def _row(
+    name: str,
+    scope: str,
+    target: float,
+    value: float | None,
+    ci: list[float] | None,
+    missing: str | None = None,
+) -> dict[str, Any]:
+    """One objective: its estimate, interval and point verdict (see gate for the strict one)."""
+    row: dict[str, Any] = {"name": name, "scope": scope, "target": target}
+    if value is None:
+        row.update(value=None, ci95=None, passed=False, reason=missing)
+    else:
+        row.update(value=value, ci95=ci, passed=value <= target, reason=None)
+    row["confident"] = _confident(row, target)
+    return row
+
+
 def _slo_rows(
     slos: Slos, scope: str, latency: dict[str, Any], traffic: dict[str, Any], saturated: bool
 ) -> list[dict[str, Any]]:
     rows = []
+    missing = "saturated" if saturated else "no successful requests"
     for objective, target in slos.targets().items():
-        row: dict[str, Any] = {"name": objective, "scope": scope, "target": target}
         if objective == "error_rate":
             value, ci = traffic["error_rate"], traffic["error_rate_ci95"]
         else:
             key = objective.removeprefix("latency_")
             value, ci = latency[key], latency["ci95"][key]
-        if value is None:
-            reason = "saturated" if saturated else "no successful requests"
-            row.update(value=None, ci95=None, passed=False, reason=reason)
-        else:
-            row.update(value=value, ci95=ci, passed=value <= target, reason=None)
-        row["confident"] = _confident(row, target)
-        rows.append(row)
+        rows.append(_row(objective, scope, target, value, ci, missing))
+    return rows
+
+
+def _system_slo_rows(slos: Slos, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Objectives on the whole system: component utilization and monthly cost."""
+    rows = []
+    limits = slos.max_utilization
+    if limits is not None:
+        targets = (
+            limits if isinstance(limits, dict) else dict.fromkeys(result["components"], limits)
+        )
+        for name, target in targets.items():
+            c = result["components"][name]
+            rows.append(
+                _row("max_utilization", name, target, c["utilization"], c["ci95"]["utilization"])
+            )
+    if slos.monthly_cost_max is not None and result["cost"] is not None:
+        cost = result["cost"]
+        rows.append(
+            _row(
+                "monthly_cost_max",
+                "all",
+                slos.monthly_cost_max,
+                cost["monthly_usd"],
+                cost["monthly_usd_ci95"],
+            )
+        )
     return rows
 
 
@@ -232,4 +273,5 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         "slos": slos,
     }
     result["cost"] = monthly_cost(scenario, result)
+    result["slos"] += _system_slo_rows(scenario.slos, result)
     return result

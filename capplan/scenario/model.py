@@ -100,10 +100,17 @@ class Slos(Model):
     """99th-percentile end-to-end latency."""
     error_rate: Fraction | None = None
     """Largest fraction of requests that may fail, any cause: '1%'."""
+    max_utilization: Fraction | dict[str, Fraction] | None = None
+    """Top level only. Highest utilization of any component ('80%'), or per component
+    (``{mongodb: 70%}``): busy workers for services, databases and caches, the busier
+    direction of a link, the more used quota of an LLM API."""
+    monthly_cost_max: Annotated[float, Field(gt=0)] | None = None
+    """Top level only. Most the whole system may cost per month, in dollars (needs ``costs``)."""
 
     def targets(self) -> dict[str, float]:
-        """The objectives that are set, in declaration order."""
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """The request-level objectives that are set (latency and error rate), in order."""
+        skip = {"max_utilization", "monthly_cost_max"}
+        return {k: v for k, v in self.model_dump().items() if v is not None and k not in skip}
 
 
 class Step(Model):

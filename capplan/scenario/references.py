@@ -81,6 +81,33 @@ def check_references(data: dict[str, Any]) -> list[Found]:
         if isinstance(rtype, dict):
             for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
                 found += _check_step(path, step, components, kinds)
+    slos = data.get("slos")
+    limits = slos.get("max_utilization") if isinstance(slos, dict) else None
+    if isinstance(limits, dict):
+        for name in limits:
+            if name not in components:
+                found.append(
+                    (("slos", "max_utilization", name), "names an undefined component", name)
+                )
+    if (
+        isinstance(slos, dict)
+        and slos.get("monthly_cost_max") is not None
+        and not data.get("costs")
+    ):
+        found.append(
+            (("slos", "monthly_cost_max"), "needs a 'costs' section to price the scenario", None)
+        )
+    for rname, rtype in requests.items():
+        rslos = rtype.get("slos") if isinstance(rtype, dict) else None
+        for key in ("max_utilization", "monthly_cost_max"):
+            if isinstance(rslos, dict) and key in rslos:
+                found.append(
+                    (
+                        ("requests", rname, "slos", key),
+                        "applies to the whole system: set it under the top-level slos",
+                        None,
+                    )
+                )
     costs = data.get("costs")
     network = costs.get("network") if isinstance(costs, dict) else None
     links = network.get("egress_links") if isinstance(network, dict) else None

@@ -1,0 +1,104 @@
+"""Gate verdicts: each SLO of each scenario as pass, fail or inconclusive, decided on the
+95% confidence interval, never on the point estimate alone.
+
+- pass: the whole interval is within the target;
+- fail: the whole interval is beyond the target;
+- inconclusive: the interval straddles the target, there is no interval (a single
+  replication), or there is no value at all (a saturated component).
+
+The exit code is 1 if anything failed, else 3 if anything is inconclusive, else 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One SLO of one scenario, judged."""
+
+    scenario: str
+    slo: str
+    """Objective name, e.g. ``latency_p95``."""
+    scope: str
+    """``all``, a request type, or (for ``max_utilization``) a component."""
+    target: float
+    value: float | None
+    ci95: list[float] | None
+    status: str
+    """``pass``, ``fail`` or ``inconclusive``."""
+    reason: str
+    """One line naming the SLO, the value and the target."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fmt(name: str, x: float) -> str:
+    if name.startswith("latency"):
+        return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.3f}s"
+    if name in ("error_rate", "max_utilization"):
+        return f"{x * 100:.2f}%"
+    if name == "monthly_cost_max":
+        return f"${x:,.0f}"
+    return f"{x:g}"
+
+
+def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
+    name, target, value, ci = row["name"], row["target"], row["value"], row["ci95"]
+    label = name if row["scope"] == "all" else f"{name} [{row['scope']}]"
+    limit = _fmt(name, target)
+    if value is None:
+        why = (
+            f"{', '.join(saturated)} saturated" if saturated else (row.get("reason") or "no value")
+        )
+        return Verdict(
+            scenario,
+            name,
+            row["scope"],
+            target,
+            None,
+            None,
+            INCONCLUSIVE,
+            f"{label}: no estimate ({why}); target {limit}",
+        )
+    shown = _fmt(name, value)
+    if ci is None:
+        return Verdict(
+            scenario,
+            name,
+            row["scope"],
+            target,
+            value,
+            None,
+            INCONCLUSIVE,
+            f"{label} = {shown} with no confidence interval (one replication); target {limit}",
+        )
+    interval = f"{shown} (95% CI {_fmt(name, ci[0])} to {_fmt(name, ci[1])})"
+    if ci[1] <= target:
+        status, reason = PASS, f"{label} = {interval} within target {limit}"
+    elif ci[0] > target:
+        status, reason = FAIL, f"{label} = {interval} exceeds target {limit}"
+    else:
+        status, reason = INCONCLUSIVE, f"{label} = {interval} straddles target {limit}"
+    return Verdict(scenario, name, row["scope"], target, value, ci, status, reason)
+
+
+def evaluate(results: list[dict[str, Any]]) -> list[Verdict]:
+    """Every SLO of every scenario, judged on its confidence interval."""
+    return [
+        judge(r["scenario"], row, r["saturated_components"]) for r in results for row in r["slos"]
+    ]
+
+
+def exit_code(verdicts: list[Verdict]) -> int:
+    statuses = {v.status for v in verdicts}
+    for status in (FAIL, INCONCLUSIVE):
+        if status in statuses:
+            return EXIT_CODES[status]
+    return 0
