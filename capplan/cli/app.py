@@ -205,6 +205,42 @@ def gate(
 
 
 @app.command()
+def headroom(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    json_path: JsonPath = None,
+    tolerance: Annotated[
+        float, typer.Option(min=0.001, max=0.5, help="Relative precision of the search.")
+    ] = 0.02,
+    max_scale: Annotated[
+        float, typer.Option(min=1.0, help="Give up above this load scale.")
+    ] = 1000.0,
+    seed: Seed = None,
+    replications: Replications = None,
+    jobs: Jobs = None,
+) -> None:
+    """Find the largest load scale at which every SLO still holds, with a 95% interval
+    and the SLO and resource that break first. Scales are absolute: today's load is 1.
+
+    Example:
+
+        capplan headroom scenarios/current.yaml --json headroom.json
+    """
+    from capplan.headroom import describe
+    from capplan.headroom import headroom as search
+    from capplan.report.json_out import write_text_atomic
+
+    (scenario,) = _load_all([file], None, seed, replications)
+
+    def show(scale: float, holds: bool) -> None:
+        err.print(f"  {scale:8.3f}x: {'SLOs hold' if holds else 'SLO breached'}", highlight=False)
+
+    result = search(scenario, tolerance=tolerance, max_scale=max_scale, jobs=jobs, progress=show)
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps(result, indent=2, allow_nan=False) + "\n")
+    typer.echo(describe(result))
+
+
+@app.command()
 def validate(files: Files) -> None:
     """Check scenario files and report every problem with file, line, YAML path and value.
 

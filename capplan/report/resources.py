@@ -133,17 +133,18 @@ def link_table(results: list[dict[str, Any]]) -> Table | None:
     return table
 
 
-def binding_line(result: dict[str, Any]) -> Text:
-    """The constraint closest to its limit, in one line."""
-    if not result["constraints"]:
-        return Text("")
-    top = result["constraints"][0]
-    style = "red" if top["utilization"] >= 0.85 else ""
-    return Text(
-        f"{result['scenario']}: binding constraint: {top['component']} "
-        f"{top['resource'].replace('_', ' ')} at {percent(top['utilization'])}",
-        style=style,
-    )
+def bottleneck_lines(result: dict[str, Any], limit: int = 4) -> list[Text]:
+    """The binding constraint and the next most loaded resources, in words."""
+    lines = []
+    for i, b in enumerate(result["bottlenecks"][:limit]):
+        share = b["latency_share_p95"]
+        text = Text(f"{result['scenario']}: " + ("binding: " if i == 0 else "then:    "))
+        style = "red" if b["saturated"] or (b["utilization"] or 0) >= 0.85 else ""
+        text.append(b["sentence"], style=style)
+        if share >= 0.01:
+            text.append(f" ({percent(share)} of the slowest 5% of requests' time)", style="dim")
+        lines.append(text)
+    return lines
 
 
 def cost_table(results: list[dict[str, Any]]) -> Table | None:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capplan.report.resources import (
-    binding_line,
+    bottleneck_lines,
     components_table,
     cost_table,
     link_table,
@@ -137,7 +137,7 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     ]
     notes = []
     for r in results:
-        notes.append(binding_line(r))
+        notes.extend(bottleneck_lines(r))
         if r["saturated"]:
             names = ", ".join(r["saturated_components"]) or "requests left unfinished"
             notes.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from capplan._version import __version__
+from capplan.results.bottlenecks import bottlenecks
 from capplan.results.cost import monthly_cost
 from capplan.results.stats import mean_ci
 from capplan.scenario.graph import waits_on
@@ -84,6 +85,7 @@ def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
             latency_share=_ci(
                 [m.residence_s / s if s else 0.0 for m, s in zip(ms, sojourn, strict=True)]
             )["value"],
+            latency_share_p95=_ci([r.tail_share.get(name, 0.0) for r in records])["value"],
             constraints={
                 k: _ci([m.constraints[k] for m in ms])["value"] for k in ms[0].constraints
             },
@@ -274,4 +276,5 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     }
     result["cost"] = monthly_cost(scenario, result)
     result["slos"] += _system_slo_rows(scenario.slos, result)
+    result["bottlenecks"] = bottlenecks(scenario, result)
     return result

@@ -36,7 +36,9 @@ def summarize(latencies: np.ndarray) -> LatencySummary | None:
     return LatencySummary(float(latencies.mean()), float(p50), float(p95), float(p99))
 
 
-def run_steps(steps: tuple[CompiledStep, ...]) -> Generator[Event, Any, str | None]:
+def run_steps(
+    steps: tuple[CompiledStep, ...], req: RequestState
+) -> Generator[Event, Any, str | None]:
     """Run sibling steps one after another; stop at the first error cause.
 
     A step with ``via`` sends its request payload across the link before the call and its
@@ -48,13 +50,25 @@ def run_steps(steps: tuple[CompiledStep, ...]) -> Generator[Event, Any, str | No
         via = step.via
         for _ in range(step.repeat):
             if via is not None:
-                yield from via.transfer(step.request_bytes, 0)
-            cause = yield from step.station.visit(step, run_steps)
+                yield from via.transfer(step.request_bytes, 0, req)
+            cause = yield from step.station.visit(step, req)
             if cause is not None:
                 return cause
             if via is not None:
-                yield from via.transfer(step.response_bytes, 1)
+                yield from via.transfer(step.response_bytes, 1, req)
     return None
+
+
+class RequestState:
+    """One request in flight: where its time goes, station by station."""
+
+    __slots__ = ("spent",)
+
+    def __init__(self, stations: int):
+        self.spent = [0.0] * stations
+
+    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[Event, Any, str | None]:
+        return run_steps(steps, self)
 
 
 def _then_signal(gen: Generator[Event, Any, None], done: Event) -> Generator[Event, Any, None]:
@@ -73,6 +87,8 @@ class _Replication:
         self.end = sim.warmup + sim.duration
         n = len(self.plans)
         self.latency = array("d")
+        self.n_stations = len(self.stations)
+        self.spent = array("d")  # per successful request, seconds at each station
         self.kind = array("H")
         self.errors: list[dict[str, int]] = [{} for _ in range(n)]
         self.arrivals = [0] * n
@@ -98,7 +114,8 @@ class _Replication:
         self.in_system_area += self.in_system * (t0 - self.in_system_last)
         self.in_system_last = t0
         self.in_system += 1
-        cause = yield from run_steps(plan.steps)
+        req = RequestState(self.n_stations)
+        cause = yield from run_steps(plan.steps, req)
         now = env.now
         self.in_system_area += self.in_system * (now - self.in_system_last)
         self.in_system_last = now
@@ -113,6 +130,7 @@ class _Replication:
         if cause is None:
             self.latency.append(elapsed)
             self.kind.append(index)
+            self.spent.extend(req.spent)
         else:
             errs = self.errors[index]
             errs[cause] = errs.get(cause, 0) + 1
@@ -200,8 +218,16 @@ class _Replication:
                 latency=summarize(lat[kind == i]),
                 sojourn_sum_s=self.sojourn_sum[i],
             )
+        # where the slowest 5% of successful requests spent their time
+        tail_share: dict[str, float] = {}
+        if lat.size:
+            spent = np.frombuffer(self.spent, dtype=np.float64).reshape(-1, self.n_stations)
+            tail = lat >= np.quantile(lat, 0.95)
+            shares = spent[tail].sum(axis=0) / lat[tail].sum()
+            tail_share = {name: float(x) for name, x in zip(self.stations, shares, strict=True)}
         return ReplicationRecord(
             window_s=window,
+            tail_share=tail_share,
             latency=summarize(lat),
             types=types,
             components={

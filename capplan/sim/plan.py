@@ -107,6 +107,8 @@ def compile_scenario(
         name: build_station(name, component, BuildContext(env, streams, scenario.load_scale))
         for name, component in scenario.components.items()
     }
+    for index, station in enumerate(stations.values()):
+        station.index = index
     plans = []
     for name, rtype in scenario.requests.items():
         touched: set[str] = set()

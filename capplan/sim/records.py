@@ -47,3 +47,6 @@ class ReplicationRecord:
     """Measured requests still in flight, not past a timeout, when the run ended."""
     visits: dict[str, frozenset[str]]
     """Components each request type may visit."""
+    tail_share: dict[str, float]
+    """For the slowest 5% of successful requests: the fraction of their time spent at each
+    component, waiting and served, nested calls excluded (empty if none succeeded)."""

@@ -4,10 +4,12 @@ A station is the running form of one component in one replication. Each componen
 registers a builder under its ``type`` name; the engine looks the builder up and never
 branches on the type. A station fills exactly these hooks:
 
-- ``visit(step, run)``: a generator that serves one step. It may ``yield`` SimPy events,
-  must call ``run(step.steps)`` (itself a generator: ``cause = yield from run(...)``) for
-  nested steps while holding whatever the step holds, and returns ``None`` on success or
-  an error cause string (``"rejected"``, ...) that aborts the request.
+- ``visit(step, req)``: a generator that serves one step of request ``req``. It may
+  ``yield`` SimPy events, must run nested steps with ``cause = yield from
+  req.run(step.steps)`` while holding whatever the step holds, adds the time the request
+  spent at this station (nested calls excluded) to ``req.spent[self.index]``, and returns
+  ``None`` on success or an error cause string (``"rejected"``, ...) that aborts the
+  request.
 - ``snapshot()``: cumulative counters (any picklable value) at the current instant.
 - ``measure(start, end)``: a :class:`StationMeasure` of the window between two snapshots.
 - ``prepare(compiled, step, path, streams)``: settle per step what the visit needs
@@ -30,7 +32,15 @@ if TYPE_CHECKING:
     from capplan.scenario.model import Step
     from capplan.sim.plan import CompiledStep
 
-Runner = Callable[[tuple["CompiledStep", ...]], Generator[simpy.Event, Any, str | None]]
+
+class Request(Protocol):
+    """The request a visit serves: runs nested steps and collects where its time went."""
+
+    spent: list[float]
+    """Seconds this request spent at each station (by station ``index``), waiting and
+    being served there, nested calls excluded."""
+
+    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[simpy.Event, Any, str | None]: ...
 
 
 @dataclass(frozen=True)
@@ -95,8 +105,12 @@ def pool_measure(
 
 class Station(Protocol):
     name: str
+    index: int
+    """Position among the scenario's stations (set when the scenario is compiled)."""
 
-    def visit(self, step: CompiledStep, run: Runner) -> Generator[simpy.Event, Any, str | None]: ...
+    def visit(
+        self, step: CompiledStep, req: Request
+    ) -> Generator[simpy.Event, Any, str | None]: ...
 
     def snapshot(self) -> Any: ...
 

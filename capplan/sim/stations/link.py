@@ -19,7 +19,7 @@ from capplan.scenario.units import SECONDS_PER_MONTH
 from capplan.sim.pool import Pool, PoolSnapshot, window
 from capplan.sim.stations.base import (
     BuildContext,
-    Runner,
+    Request,
     StationMeasure,
     pool_measure,
     station_type,
@@ -41,6 +41,7 @@ BACKGROUND_CHUNK_S = 0.008
 class LinkStation:
     def __init__(self, name: str, component: LinkComponent, ctx: BuildContext):
         self.name = name
+        self.index = -1  # set by compile_scenario
         self.env = env = ctx.env
         self.bandwidth = component.bandwidth
         self.latency = component.latency
@@ -65,11 +66,13 @@ class LinkStation:
     def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None:
         raise AssertionError("links are crossed with 'via', not called")  # refused at validation
 
-    def visit(self, step: CompiledStep, run: Runner) -> Generator[Event, Any, str | None]:
+    def visit(self, step: CompiledStep, req: Request) -> Generator[Event, Any, str | None]:
         raise AssertionError("links are crossed with 'via', not called")
         yield  # pragma: no cover
 
-    def transfer(self, size_bytes: float, direction: int) -> Generator[Event, Any, None]:
+    def transfer(
+        self, size_bytes: float, direction: int, req: Request
+    ) -> Generator[Event, Any, None]:
         """Carry one request payload across (the engine's hook for steps with ``via``).
 
         A message without a payload (size 0) only takes the propagation delay: its few
@@ -79,7 +82,9 @@ class LinkStation:
             yield from self._send(size_bytes, direction)
         elif self.latency:
             yield Timeout(self.env, self.latency)
-        self.residence += self.env.now - arrived
+        spent = self.env.now - arrived
+        self.residence += spent
+        req.spent[self.index] += spent
 
     def _send(self, size_bytes: float, direction: int) -> Generator[Event, Any, None]:
         env = self.env

@@ -20,7 +20,7 @@ from simpy.events import Event, Timeout
 
 from capplan.scenario.units import SECONDS_PER_MONTH
 from capplan.sim.pool import Pool, PoolSnapshot, window
-from capplan.sim.stations.base import BuildContext, Runner, StationMeasure, station_type
+from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ class LlmStation:
         self, name: str, component: LlmApiComponent, env: simpy.Environment, streams: Streams
     ):
         self.name = name
+        self.index = -1  # set by compile_scenario
         self.c = component
         self.env = env
         rl = component.rate_limit
@@ -132,7 +133,7 @@ class LlmStation:
     def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None:
         compiled.extra = StepDraws(self.c, step, path, streams)
 
-    def visit(self, step: CompiledStep, run: Runner) -> Generator[Event, Any, str | None]:
+    def visit(self, step: CompiledStep, req: Request) -> Generator[Event, Any, str | None]:
         env, n, draws = self.env, self.n, step.extra
         t0 = env.now
         n["calls"] += 1
@@ -141,6 +142,7 @@ class LlmStation:
             yield Timeout(env, self.cache_latency())
             n["completed"] += 1
             n["residence_s"] += env.now - t0
+            req.spent[self.index] += env.now - t0
             return None
         tin, tout = draws.input(), draws.output()
         n["offered_tokens"] += tin + tout
@@ -165,6 +167,7 @@ class LlmStation:
                     slots.release(env.now, duration, duration)
                 n["completed"] += 1
                 n["residence_s"] += env.now - t0
+                req.spent[self.index] += env.now - t0
                 return None
             n["http_429"] += 1
             if slots is not None:
@@ -180,6 +183,7 @@ class LlmStation:
             yield Timeout(env, pause)
         n["rate_limited"] += 1
         n["residence_s"] += env.now - t0
+        req.spent[self.index] += env.now - t0
         return "rate_limited"
 
     def snapshot(self) -> tuple[LlmCounters, PoolSnapshot | None]:

@@ -16,7 +16,7 @@ import simpy
 from simpy.events import Event, Timeout
 
 from capplan.sim.pool import Pool, PoolSnapshot, window
-from capplan.sim.stations.base import Runner, StationMeasure, pool_measure
+from capplan.sim.stations.base import Request, StationMeasure, pool_measure
 
 if TYPE_CHECKING:
     from capplan.scenario.components import ServiceComponent
@@ -85,6 +85,7 @@ class PooledStation:
         hit_ratio: float | None = None,
     ):
         self.name = name
+        self.index = -1  # set by compile_scenario
         self.component = component
         self.env = env
         self.streams = streams
@@ -118,7 +119,7 @@ class PooledStation:
         if self.is_cache:
             compiled.hit = streams.uniform(f"{path}.hit")
 
-    def visit(self, step: CompiledStep, run: Runner) -> Generator[Event, Any, str | None]:
+    def visit(self, step: CompiledStep, req: Request) -> Generator[Event, Any, str | None]:
         shard = self.shard
         pool = step.pickers[shard()]() if shard is not None else step.pickers[0]()
         env = self.env
@@ -126,21 +127,22 @@ class PooledStation:
         got = pool.acquire(arrived)
         if got is not None:
             if got is False:
-                return "rejected"
+                return "rejected"  # refused at once: no time spent
             yield got
             pool.waited(env.now - arrived)
         start = env.now
         hold = step.service()
         if hold:
             yield Timeout(env, hold)
+        req.spent[self.index] += start - arrived + hold
         cause = None
         if step.steps:
-            cause = yield from run(step.steps)
+            cause = yield from req.run(step.steps)
         now = env.now
         pool.release(now, now - start, hold)
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and hit() >= self.hit_ratio:
-            cause = yield from run(step.on_miss)
+            cause = yield from req.run(step.on_miss)
         return cause
 
     def snapshot(self) -> list[PoolSnapshot]:

@@ -1,0 +1,168 @@
+"""Headroom: the largest load scale at which every SLO still holds.
+
+The search brackets the answer with the utilization law (the scale at which the busiest
+resource would reach 100%, a bound that ignores queueing) and narrows it by bisection,
+simulating each candidate scale with the scenario's own replications and seed (common
+random numbers, so neighbouring scales see the same customers). Three thresholds come out
+of the same evaluations: where the SLOs hold on the point estimates (the answer), where
+they hold on the upper ends of their 95% intervals (the interval's low end) and where
+they are not yet beyond the lower ends (its high end).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from capplan.api import simulate
+from capplan.errors import SimulationError
+from capplan.scenario.model import Scenario
+
+Check = Callable[[dict[str, Any]], bool]
+
+
+def _holds(result: dict[str, Any]) -> bool:
+    return all(row["passed"] for row in result["slos"])
+
+
+def _holds_surely(result: dict[str, Any]) -> bool:
+    return all(
+        row["value"] is not None and row["ci95"] is not None and row["ci95"][1] <= row["target"]
+        for row in result["slos"]
+    )
+
+
+def _may_hold(result: dict[str, Any]) -> bool:
+    return all(
+        row["value"] is not None
+        and (row["ci95"][0] if row["ci95"] is not None else row["value"]) <= row["target"]
+        for row in result["slos"]
+    )
+
+
+class _Search:
+    def __init__(
+        self, scenario: Scenario, jobs: int | None, progress: Callable[[float, bool], None] | None
+    ):
+        self.scenario = scenario
+        self.jobs = jobs
+        self.progress = progress
+        self.results: dict[float, dict[str, Any]] = {}
+
+    def at(self, scale: float) -> dict[str, Any]:
+        scale = float(f"{scale:.6g}")
+        if scale not in self.results:
+            result = simulate(
+                self.scenario.model_copy(update={"load_scale": scale}), jobs=self.jobs
+            )
+            self.results[scale] = result
+            if self.progress:
+                self.progress(scale, _holds(result))
+        return self.results[scale]
+
+    def threshold(
+        self,
+        check: Check,
+        lo: float,
+        hi: float,
+        tolerance: float,
+        max_scale: float,
+        step: float = 2.0,
+    ) -> tuple[float, float]:
+        """(largest scale known to hold, smallest known to fail) for ``check``, within
+        ``tolerance`` of each other, widening the bracket by ``step`` where it does not
+        yet hold the answer; lo = 0 when even tiny loads fail."""
+        while not check(self.at(lo)):
+            hi, lo = lo, lo / step
+            if lo < 1e-3:
+                return 0.0, hi
+        while check(self.at(hi)):
+            lo, hi = hi, hi * step
+            if hi > max_scale:
+                return math.inf, math.inf
+        while hi / lo - 1 > tolerance:
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if check(self.at(mid)) else (lo, mid)
+        return lo, hi
+
+
+def _first_breach(result: dict[str, Any]) -> dict[str, Any]:
+    failing = [r for r in result["slos"] if not r["passed"]]
+    worst = max(failing, key=lambda r: math.inf if r["value"] is None else r["value"] / r["target"])
+    binding = result["constraints"][0] if result["constraints"] else {}
+    return {
+        "slo": worst["name"],
+        "scope": worst["scope"],
+        "component": binding.get("component"),
+        "resource": binding.get("resource"),
+        "utilization": binding.get("utilization"),
+    }
+
+
+def headroom(
+    scenario: Scenario,
+    *,
+    tolerance: float = 0.02,
+    max_scale: float = 1000.0,
+    jobs: int | None = None,
+    progress: Callable[[float, bool], None] | None = None,
+) -> dict[str, Any]:
+    """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
+    SLO and resource that break first. Scales are absolute (today = 1)."""
+    if (
+        not scenario.slos.targets()
+        and not scenario.slos.max_utilization
+        and not any(r.slos and r.slos.targets() for r in scenario.requests.values())
+    ):
+        raise SimulationError(f"{scenario.name}: headroom needs at least one SLO to hold")
+    search = _Search(scenario, jobs, progress)
+    base = scenario.load_scale
+    start = search.at(base)
+    busiest = max((c["utilization"] for c in start["constraints"]), default=0.0)
+    # utilization law: the busiest resource reaches 100% near base / busiest, and SLOs
+    # break before that; queueing makes it an upper bound
+    hi = base / busiest if 0 < busiest < 1 else base * 2
+    lo_point, hi_point = search.threshold(_holds, base, max(hi, base * 1.05), tolerance, max_scale)
+    if math.isinf(lo_point):
+        raise SimulationError(
+            f"{scenario.name}: SLOs still hold at {max_scale:g}x; no headroom limit found"
+        )
+    # the interval's ends lie close to the answer: widen from it in small steps
+    near = 1 + 5 * tolerance
+    lo_sure, _ = search.threshold(
+        _holds_surely, lo_point / near, lo_point, tolerance, max_scale, near
+    )
+    lo_maybe, _ = search.threshold(_may_hold, lo_point, hi_point, tolerance, max_scale, near)
+    breach_at = min(s for s, r in search.results.items() if not _holds(r))
+    return {
+        "scenario": scenario.name,
+        "max_load_scale": lo_point,
+        "ci95": [lo_sure, max(lo_maybe, lo_point)],
+        "first_breach": {"load_scale": breach_at, **_first_breach(search.results[breach_at])},
+        "tolerance": tolerance,
+        "evaluations": [
+            {
+                "load_scale": s,
+                "holds": _holds(r),
+                "holds_upper_ci": _holds_surely(r),
+                "holds_lower_ci": _may_hold(r),
+            }
+            for s, r in sorted(search.results.items())
+        ],
+    }
+
+
+def describe(h: dict[str, Any]) -> str:
+    """One line: 'meets SLOs up to 6.4x today's load (6.1-6.7); first breach: ...'."""
+    lo, hi = h["ci95"]
+    b = h["first_breach"]
+    where = ""
+    if b["component"]:
+        util = f" at {b['utilization'] * 100:.0f}%" if b["utilization"] is not None else ""
+        where = f", {b['component']} {b['resource'].replace('_', ' ')}{util}"
+    scope = "" if b["scope"] == "all" else f" [{b['scope']}]"
+    return (
+        f"{h['scenario']}: meets SLOs up to {h['max_load_scale']:.2f}x today's load "
+        f"({lo:.2f}-{hi:.2f}); first breach: {b['slo']}{scope}{where}"
+    )

@@ -1,0 +1,80 @@
+"""Headroom against queueing theory; bottleneck sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from capplan.headroom import describe, headroom
+from tests.conftest import exp, run, scenario
+
+
+def test_headroom_of_mm1_matches_the_analytic_threshold():
+    """M/M/1 with 1 s mean service at 0.5/s today and a 4 s mean-latency SLO: 1/(1 - λ) = 4
+    at λ = 0.75, so the threshold is 1.5x. Each evaluation runs 4 × 50,000 s; near the
+    threshold the mean latency's standard error is about 2%, which moves the crossing by
+    under 1% of scale; the search itself stops at 2%."""
+    s = scenario(
+        {
+            "simulation": {"duration": "50000s", "warmup": "500s", "replications": 4, "seed": 3},
+            "workload": {"arrival_rate": "0.5/s"},
+            "slos": {"latency_mean": "4s"},
+            "requests": {"r": {"steps": [{"call": "q"}]}},
+            "components": {"q": {"type": "service", "service_time": exp("1s")}},
+        }
+    )
+    h = headroom(s, tolerance=0.01)
+    assert h["max_load_scale"] == pytest.approx(1.5, rel=0.03)
+    lo, hi = h["ci95"]
+    assert lo <= h["max_load_scale"] <= hi
+    assert lo <= 1.5 * 1.01 and hi >= 1.5 * 0.99
+    assert h["first_breach"]["slo"] == "latency_mean"
+    assert h["first_breach"]["component"] == "q"
+    assert "meets SLOs up to 1.4" in describe(h) or "meets SLOs up to 1.5" in describe(h)
+
+
+def test_agents_waiting_on_an_llm_are_called_out_with_their_cpu():
+    """The issue's example: agent workers full because every task waits seconds on the LLM
+    while using little CPU. CPU-based autoscaling would never add agents."""
+    s = scenario(
+        {
+            "simulation": {"duration": "2000s", "warmup": "100s", "replications": 2},
+            "workload": {"arrival_rate": "3/s"},
+            "requests": {
+                "task": {
+                    "steps": [
+                        {
+                            "call": "agents",
+                            "steps": [{"call": "llm", "tokens": {"input": 100, "output": 50}}],
+                        }
+                    ]
+                }
+            },
+            "components": {
+                "agents": {
+                    "type": "service",
+                    "replicas": 2,
+                    "workers": 4,
+                    "load_balancing": "shared_queue",
+                    "service_time": "20ms",
+                    "cpu_per_request": "20ms",
+                    "resources": {"requests": {"cpu": "1"}},
+                    "autoscaling": {"min": 2, "max": 10, "cpu_target": "70%"},
+                },
+                "llm": {
+                    "type": "llm_api",
+                    "latency": {"base": "2s"},
+                    "rate_limit": {"requests_per_minute": 10000, "tokens_per_minute": 1e7},
+                },
+            },
+        }
+    )
+    result = run(s)
+    top = result["bottlenecks"][0]
+    assert (top["component"], top["resource"]) == ("agents", "workers")
+    assert top["cpu_autoscaling_blind"] is True
+    assert "agents workers are busy waiting on llm" in top["sentence"]
+    assert "CPU-based autoscaling will not add replicas" in top["sentence"]
+    # the slowest requests' time is the LLM call plus the wait for an agent worker
+    shares = {n: c["latency_share_p95"] for n, c in result["components"].items()}
+    assert shares["llm"] > 0.5
+    assert shares["llm"] + shares["agents"] == pytest.approx(1.0, abs=1e-6)
