@@ -111,6 +111,14 @@ def simulate(
     json_path: JsonPath = None,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    analytic: Annotated[
+        bool,
+        typer.Option(
+            "--analytic",
+            help="Answer at once from queueing formulas instead of simulating: an "
+            "approximation, means only, labelled as such.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate scenarios and report latency, errors, utilization and cost with 95% CIs;
     several files are shown side by side.
@@ -121,7 +129,17 @@ def simulate(
     """
     from capplan.report import render, write_json
 
-    results = _simulate_all(_load_all(files, scale, seed, replications), jobs, progress)
+    scenarios = _load_all(files, scale, seed, replications)
+    if analytic:
+        from capplan.analytic.layered import analyze
+        from capplan.report.analytic import render_analytic
+
+        approximations = [analyze(s) for s in scenarios]
+        if json_path is not None:
+            write_json(json_path, approximations)
+        Console().print(render_analytic(approximations))
+        return
+    results = _simulate_all(scenarios, jobs, progress)
     if json_path is not None:
         write_json(json_path, results)
     Console().print(render(results))

@@ -221,3 +221,23 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
 
     table.add_row(f"vs {base['scenario']}", *[scaling(r) for r in results])
     return table
+
+
+def crosscheck_line(result: dict[str, Any]) -> Text:
+    """One line on the analytic cross-check and the throughput bound."""
+    a = result["analytic"]
+    applied = [n for n, v in a["components"].items() if v["applies"]]
+    text = Text(f"{result['scenario']}: analytic cross-check: ", style="dim")
+    if a["disagreements"]:
+        why = "; ".join(f"{n}: {a['components'][n]['why']}" for n in a["disagreements"])
+        text.append(f"simulation and queueing theory disagree at {why}", style="yellow")
+    else:
+        text.append(f"{len(applied)} components where the formulas apply agree", style="dim")
+    bound = a["throughput_bound"]
+    if bound:
+        text.append(
+            f"; throughput bound {bound['rps']:.3g}/s ({bound['component']} "
+            f"{bound['resource'].replace('_', ' ')})",
+            style="dim",
+        )
+    return text

@@ -16,6 +16,7 @@ from capplan.report.resources import (
     bottleneck_lines,
     components_table,
     cost_table,
+    crosscheck_line,
     link_table,
     llm_table,
 )
@@ -138,6 +139,7 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     notes = []
     for r in results:
         notes.extend(bottleneck_lines(r))
+        notes.append(crosscheck_line(r))
         if r["saturated"]:
             names = ", ".join(r["saturated_components"]) or "requests left unfinished"
             notes.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from capplan._version import __version__
+from capplan.analytic.crosscheck import crosscheck
 from capplan.results.bottlenecks import bottlenecks
 from capplan.results.cost import monthly_cost
 from capplan.results.stats import mean_ci
@@ -277,4 +278,5 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     result["cost"] = monthly_cost(scenario, result)
     result["slos"] += _system_slo_rows(scenario.slos, result)
     result["bottlenecks"] = bottlenecks(scenario, result)
+    result["analytic"] = crosscheck(scenario, result)
     return result

@@ -42,6 +42,7 @@ class PoolSnapshot:
     rejected: int
     wait_sum: float
     hold_sum: float
+    hold_sq_sum: float
     service_sum: float
     queue_length: int
 
@@ -74,6 +75,7 @@ class Pool:
         "busy_area",
         "env",
         "granted",
+        "hold_sq_sum",
         "hold_sum",
         "last",
         "queue",
@@ -101,6 +103,7 @@ class Pool:
         self.rejected = 0
         self.wait_sum = 0.0
         self.hold_sum = 0.0
+        self.hold_sq_sum = 0.0
         self.service_sum = 0.0
 
     def tick(self, now: float) -> None:
@@ -143,6 +146,7 @@ class Pool:
             self.busy -= 1
         self.served += 1
         self.hold_sum += held
+        self.hold_sq_sum += held * held
         self.service_sum += service
 
     def snapshot(self) -> PoolSnapshot:
@@ -159,6 +163,7 @@ class Pool:
             self.rejected,
             self.wait_sum,
             self.hold_sum,
+            self.hold_sq_sum,
             self.service_sum,
             len(self.queue),
         )

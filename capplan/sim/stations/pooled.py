@@ -155,7 +155,14 @@ class PooledStation:
         constraints = {"workers": w.busy_area / (w.workers * span)}
         # the part of the workers' time spent on this component's own work, the rest being
         # spent waiting on nested calls
-        extra: dict[str, float] = {"work_utilization": w.service_sum / (w.workers * span)}
+        mean_hold = w.hold_sum / w.served if w.served else 0.0
+        extra: dict[str, float] = {
+            "work_utilization": w.service_sum / (w.workers * span),
+            # how long a visit keeps its worker (own work plus nested calls), for the
+            # analytic cross-check
+            "mean_hold_s": mean_hold,
+            "hold_scv": (w.hold_sq_sum / w.served / mean_hold**2 - 1) if mean_hold else 0.0,
+        }
         c = self.component
         res = c.resources
         request = res.requests.cpu if res and res.requests else None

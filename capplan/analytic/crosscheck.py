@@ -1,0 +1,126 @@
+"""Queueing theory beside every simulation: per component, what Erlang C predicts from the
+simulated arrival rate and holding time, flagged where the two disagree and the formula
+applies; and the asymptotic throughput bound.
+
+The prediction uses the Allen-Cunneen approximation, M/M/c's wait scaled by
+(1 + cs²)/2 with cs² the holding time's squared coefficient of variation, exact for
+M/M/c and a good approximation for M/G/c. It *applies* where one FIFO queue feeds the
+workers (a single pool, or ``shared_queue``), the workload is open (Poisson arrivals),
+there is no queue limit and the component is not saturated; elsewhere (per-replica queues behind
+round robin, bounded queues) it is shown but not used to flag.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from capplan.analytic.queues import erlang_c
+from capplan.scenario.model import Scenario
+
+WAIT_TOLERANCE = 0.20
+"""Relative gap in mean wait beyond which simulation and theory are flagged."""
+UTILIZATION_TOLERANCE = 0.03
+"""Relative gap in utilization beyond which they are flagged (Little's law: should agree)."""
+NEGLIGIBLE_WAIT = 0.05
+"""Waits under this fraction of the holding time are too small to compare relatively."""
+
+
+def mgc_wait(lam: float, mean_s: float, c: int, scv: float) -> float:
+    """Mean wait in queue of M/G/c by Allen-Cunneen; inf when unstable."""
+    a = lam * mean_s
+    if a >= c:
+        return math.inf
+    if a == 0:
+        return 0.0
+    return erlang_c(c, a) / (c / mean_s - lam) * (1 + scv) / 2
+
+
+def _pools(component: Any) -> tuple[int, int]:
+    """(number of FIFO queues, workers behind each) of a pooled component."""
+    shards = getattr(component, "shards", 1)
+    pods = component.pods
+    if component.load_balancing == "shared_queue":
+        return shards, pods // shards * component.workers
+    return pods, component.workers
+
+
+def _pooled(component: Any, c: dict[str, Any], poisson: bool) -> dict[str, Any]:
+    queues, workers = _pools(component)
+    lam = c["throughput_rps"] / queues
+    hold, scv = c["mean_hold_s"], c["hold_scv"]
+    wait = mgc_wait(lam, hold, workers, scv)
+    util = lam * hold / workers
+    applies = (
+        poisson
+        and (queues == 1 or component.load_balancing == "shared_queue")
+        and getattr(component, "read_replicas", 0) == 0
+        and component.queue_limit is None
+        and not c["saturated"]
+        and util < 0.95
+    )
+    reasons = []
+    if applies:
+        if abs(c["utilization"] - util) > UTILIZATION_TOLERANCE * max(util, 1e-9):
+            reasons.append(f"utilization {c['utilization']:.3f} vs {util:.3f}")
+        if wait > NEGLIGIBLE_WAIT * hold and abs(c["mean_wait_s"] - wait) > WAIT_TOLERANCE * wait:
+            reasons.append(f"mean wait {c['mean_wait_s'] * 1000:.2f}ms vs {wait * 1000:.2f}ms")
+    return {
+        "model": f"M/G/{workers} (Allen-Cunneen), {queues} queue{'s' if queues > 1 else ''}",
+        "utilization": util,
+        "mean_wait_s": None if math.isinf(wait) else wait,
+        "applies": applies,
+        "disagrees": bool(reasons),
+        "why": "; ".join(reasons),
+    }
+
+
+def _llm(component: Any, c: dict[str, Any]) -> dict[str, Any]:
+    offered_calls = c["calls_per_min"] - c["cache_hits_per_min"]
+    tokens_per_call = c["tokens_per_min"] / c["requests_per_min"] if c["requests_per_min"] else 0.0
+    rl = component.rate_limit
+    quota = (
+        min(rl.requests_per_minute, rl.tokens_per_minute / tokens_per_call)
+        if tokens_per_call
+        else rl.requests_per_minute
+    )
+    # in the long run a token bucket admits what is offered up to its refill rate; retries
+    # only delay what it cannot take
+    predicted = min(offered_calls, quota)
+    disagrees = abs(c["requests_per_min"] - predicted) > 0.05 * max(predicted, 1e-9)
+    return {
+        "model": "token buckets: admitted = min(offered, rpm, tpm / tokens per call)",
+        "requests_per_min": predicted,
+        "applies": True,
+        "disagrees": disagrees,
+        "why": f"admitted {c['requests_per_min']:.1f}/min vs {predicted:.1f}/min"
+        if disagrees
+        else "",
+    }
+
+
+def crosscheck(scenario: Scenario, result: dict[str, Any]) -> dict[str, Any]:
+    """The ``analytic`` section of a result."""
+    comps: dict[str, Any] = {}
+    for name, component in scenario.components.items():
+        c = result["components"][name]
+        if "mean_hold_s" in c:
+            comps[name] = _pooled(component, c, scenario.workload.is_open)
+        elif "tokens_per_min" in c:
+            comps[name] = _llm(component, c)
+    bound = None
+    x = result["throughput_rps"]
+    busy = [con for con in result["constraints"] if con["utilization"] > 0]
+    if x > 0 and busy:
+        # utilization law: each resource caps throughput at X / U
+        top = max(busy, key=lambda con: con["utilization"])
+        bound = {
+            "rps": x / top["utilization"],
+            "component": top["component"],
+            "resource": top["resource"],
+        }
+    return {
+        "components": comps,
+        "throughput_bound": bound,
+        "disagreements": sorted(n for n, v in comps.items() if v["disagrees"]),
+    }

@@ -1,0 +1,204 @@
+"""An instant analytic approximation of a whole scenario, for quick what-if loops.
+
+Each step's execution rate follows from the arrival rate, the mix and the probabilities,
+repeats and cache hit ratios above it. Holding times are solved bottom-up through the
+call graph: a visit holds its worker for its own mean service time plus the mean response
+of its nested calls, and each component's queueing delay comes from Allen-Cunneen M/G/c
+(one shared queue) or M/G/w per replica. Links are M/G/1 per direction with their
+background traffic; an LLM API admits min(offered, quota) and answers in its mean
+latency. Means only: no percentiles and no confidence intervals. It is an approximation
+and every output says so; the simulation is the reference.
+
+All component types are handled here, in one place, by their model class.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from capplan.analytic.crosscheck import mgc_wait
+from capplan.errors import SimulationError
+from capplan.scenario.components import CacheComponent, ServiceComponent
+from capplan.scenario.external import LinkComponent, LlmApiComponent
+from capplan.scenario.graph import waits_on
+from capplan.scenario.model import Scenario, Step
+
+CHUNK_S = 0.008  # background transfers, as in the simulation
+
+
+class _Model:
+    def __init__(self, scenario: Scenario, rate: float):
+        self.s = scenario
+        self.rate: dict[int, float] = {}  # executions per second of each step (by id)
+        self.calls: dict[str, list[Step]] = {name: [] for name in scenario.components}
+        self.payloads: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        mix = scenario.mix()
+        for rname, rtype in scenario.requests.items():
+            self._walk(rtype.steps, rate * mix[rname])
+        self.comps: dict[str, dict[str, Any]] = {}
+        self.link_wait: dict[tuple[str, int], float] = {}
+        self.llm_response: dict[str, float] = {}
+
+    def _walk(self, steps: list[Step], rate: float) -> None:
+        for step in steps:
+            r = rate * step.probability * step.repeat
+            self.rate[id(step)] = self.rate.get(id(step), 0.0) + r
+            self.calls[step.call].append(step)
+            if step.via is not None:
+                for direction, size in ((0, step.request_bytes), (1, step.response_bytes)):
+                    if size:
+                        self.payloads.setdefault((step.via, direction), []).append((r, size))
+            self._walk(step.steps, r)
+            c = self.s.components[step.call]
+            miss = 1 - c.hit_ratio if isinstance(c, CacheComponent) else 0.0
+            self._walk(step.on_miss, r * miss)
+
+    def visits(self, name: str) -> float:
+        return sum(self.rate[id(s)] for s in {id(s): s for s in self.calls[name]}.values())
+
+    # -- per component type -------------------------------------------------------------
+
+    def link(self, name: str, c: LinkComponent) -> None:
+        worst = 0.0
+        for direction in (0, 1):
+            classes = [
+                (r, size * 8 / c.bandwidth) for r, size in self.payloads.get((name, direction), [])
+            ]
+            if c.background:
+                classes.append((c.background * self.s.load_scale / c.bandwidth / CHUNK_S, CHUNK_S))
+            rho = sum(r * t for r, t in classes)
+            second = sum(r * t * t for r, t in classes)
+            self.link_wait[(name, direction)] = second / (2 * (1 - rho)) if rho < 1 else math.inf
+            worst = max(worst, rho)
+        wait = max(self.link_wait[(name, 0)], self.link_wait[(name, 1)])
+        self.comps[name] = {"utilization": worst, "mean_wait_s": wait, "saturated": worst >= 1}
+
+    def llm(self, name: str, c: LlmApiComponent) -> None:
+        steps = [s for s in self.calls[name] if s.tokens is not None]
+        weights = [self.rate[id(s)] for s in steps]
+        total = sum(weights) or 1.0
+        tokens = (
+            sum(
+                w * (s.tokens.input.mean + s.tokens.output.mean)
+                for w, s in zip(weights, steps, strict=True)
+                if s.tokens
+            )
+            / total
+        )
+        out = (
+            sum(w * s.tokens.output.mean for w, s in zip(weights, steps, strict=True) if s.tokens)
+            / total
+        )
+        offered = self.visits(name) * (1 - c.cache_hit_ratio) * 60
+        rl = c.rate_limit
+        quota = (
+            min(rl.requests_per_minute, rl.tokens_per_minute / tokens)
+            if tokens
+            else rl.requests_per_minute
+        )
+        hit = c.cache_hit_ratio
+        self.llm_response[name] = hit * c.cache_latency.mean + (1 - hit) * (
+            c.latency.base.mean + c.latency.per_output_token.mean * out
+        )
+        self.comps[name] = {
+            "utilization": offered / quota,
+            "mean_wait_s": 0.0,
+            "saturated": False,
+            "refused_fraction": max(0.0, 1 - quota / offered) if offered else 0.0,
+        }
+
+    def pooled(self, name: str, c: ServiceComponent) -> None:
+        steps = list({id(s): s for s in self.calls[name]}.values())
+        weights = [self.rate[id(s)] for s in steps]
+        lam = sum(weights)
+        mean_hold = (
+            sum(w * self.hold(s) for w, s in zip(weights, steps, strict=True)) / lam
+            if lam
+            else c.service_time.mean
+        )
+        queues = getattr(c, "shards", 1) if c.load_balancing == "shared_queue" else c.pods
+        workers = c.capacity // queues
+        # a hold that includes nested calls has an unknown spread: take it as exponential
+        scv = 1.0 if any(s.steps for s in steps) else c.service_time.scv
+        wait = mgc_wait(lam / queues, mean_hold, workers, scv)
+        util = lam / queues * mean_hold / workers
+        self.comps[name] = {"utilization": util, "mean_wait_s": wait, "saturated": util >= 1}
+
+    # -- times ----------------------------------------------------------------------------
+
+    def hold(self, step: Step) -> float:
+        c = self.s.components[step.call]
+        assert isinstance(c, ServiceComponent)
+        own = (step.service_time or c.service_time).mean
+        return own + sum(s.probability * s.repeat * self.response(s) for s in step.steps)
+
+    def response(self, step: Step) -> float:
+        """Mean time one execution of ``step`` takes, link transfers included."""
+        c = self.s.components[step.call]
+        if isinstance(c, LlmApiComponent):
+            t = self.llm_response[step.call]
+        else:
+            t = self.comps[step.call]["mean_wait_s"] + self.hold(step)
+        if isinstance(c, CacheComponent):
+            t += (1 - c.hit_ratio) * sum(
+                s.probability * s.repeat * self.response(s) for s in step.on_miss
+            )
+        if step.via is not None:
+            link = self.s.components[step.via]
+            assert isinstance(link, LinkComponent)
+            for direction, size in ((0, step.request_bytes), (1, step.response_bytes)):
+                if size:
+                    t += self.link_wait[(step.via, direction)] + size * 8 / link.bandwidth
+                t += link.latency
+        return t
+
+
+def analyze(scenario: Scenario) -> dict[str, Any]:
+    """Approximate utilization and waits per component and mean latency per request type."""
+    if not scenario.workload.is_open:
+        raise SimulationError(
+            "the analytic approximation covers open workloads (arrival_rate or daily_requests) only"
+        )
+    graph = waits_on(scenario)
+    for name, below in graph.items():
+        if name in below:
+            raise SimulationError(
+                f"components.{name}: waits on itself; the analytic model needs a call graph without cycles"
+            )
+    m = _Model(scenario, scenario.arrival_rate)
+    # callees first: a component waits on a strict subset of what its callers wait on
+    for name in sorted(scenario.components, key=lambda n: len(graph[n])):
+        c = scenario.components[name]
+        if isinstance(c, LinkComponent):
+            m.link(name, c)
+        elif isinstance(c, LlmApiComponent):
+            m.llm(name, c)
+        else:
+            m.pooled(name, c)
+    mix = scenario.mix()
+    requests: dict[str, Any] = {}
+    for rname, rtype in scenario.requests.items():
+        t = sum(s.probability * s.repeat * m.response(s) for s in rtype.steps)
+        requests[rname] = {"latency_mean_s": None if math.isinf(t) else t}
+    means = [(mix[r], v["latency_mean_s"]) for r, v in requests.items()]
+    overall = (
+        None if any(v is None for _, v in means) else sum(w * v for w, v in means if v is not None)
+    )
+
+    def finite(x: float) -> float | None:
+        return None if math.isinf(x) else x
+
+    return {
+        "approximation": True,
+        "scenario": scenario.name,
+        "load_scale": scenario.load_scale,
+        "arrival_rate_rps": scenario.arrival_rate,
+        "latency_mean_s": overall,
+        "requests": requests,
+        "components": {
+            n: {k: finite(v) if isinstance(v, float) else v for k, v in c.items()}
+            for n, c in m.comps.items()
+        },
+        "saturated_components": sorted(n for n, c in m.comps.items() if c["saturated"]),
+    }
