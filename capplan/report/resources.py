@@ -232,7 +232,10 @@ def crosscheck_line(result: dict[str, Any]) -> Text:
         why = "; ".join(f"{n}: {a['components'][n]['why']}" for n in a["disagreements"])
         text.append(f"simulation and queueing theory disagree at {why}", style="yellow")
     else:
-        text.append(f"{len(applied)} components where the formulas apply agree", style="dim")
+        n = len(applied)
+        text.append(
+            f"{n} component{'' if n == 1 else 's'} where the formulas apply agree", style="dim"
+        )
     bound = a["throughput_bound"]
     if bound:
         text.append(
