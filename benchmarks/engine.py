@@ -8,6 +8,10 @@ For an M/M/4 station (rho 0.8) and a 3-station M/M/1 tandem, it runs capplan's e
 second for both and their ratio. Both see the same arrival rate and horizon, so both serve
 the same number of visits up to random variation. The ratio is the figure to watch: the
 absolute rates depend on the machine.
+
+It then measures capplan's peak traced memory (tracemalloc) for the M/M/4 run at one
+tenth of the requests and at the full count, and prints their ratio: results are kept
+in a fixed-size sketch, so ten times the requests should need about the same memory.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+import tracemalloc
 
 import simpy
 
@@ -109,6 +114,20 @@ def main() -> None:
         print(
             f"{name:10} ratio capplan/simpy = {best['capplan'] / best['simpy']:.2f} (target >= 1.0, aim 2.0)"
         )
+    small, large = peak_memory(args.requests // 10), peak_memory(args.requests)
+    print(
+        f"memory     capplan peak {small / 1e6:.1f} MB at {args.requests // 10} requests, "
+        f"{large / 1e6:.1f} MB at {args.requests}: ratio {large / small:.2f} (near 1, not 10)"
+    )
+
+
+def peak_memory(requests: int) -> int:
+    spec = STATIONS["mm4"]
+    tracemalloc.start()
+    capplan_engine(spec["rate"], spec["stations"], requests / spec["rate"], 7)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ and ``unfinished`` otherwise; either way the run ends on time.
 from __future__ import annotations
 
 import gc
-from array import array
 from collections.abc import Generator
 from typing import Any
 
-import numpy as np
 import simpy
 from simpy.events import Event, Timeout
 
@@ -23,17 +21,18 @@ from capplan.scenario.distributions import Exponential
 from capplan.scenario.model import Scenario
 from capplan.sim.plan import CompiledStep, RequestPlan, compile_scenario
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
+from capplan.sim.sketch import LatencySketch
 from capplan.sim.streams import Streams
 from capplan.sim.task import Task
 
 QUANTILES = (0.5, 0.95, 0.99)
 
 
-def summarize(latencies: np.ndarray) -> LatencySummary | None:
-    if latencies.size == 0:
+def summarize(sketch: LatencySketch, kind: int | None = None) -> LatencySummary | None:
+    if sketch.count(kind) == 0:
         return None
-    p50, p95, p99 = np.quantile(latencies, QUANTILES)
-    return LatencySummary(float(latencies.mean()), float(p50), float(p95), float(p99))
+    p50, p95, p99 = sketch.quantiles(QUANTILES, kind)
+    return LatencySummary(sketch.mean(kind), p50, p95, p99)
 
 
 def run_steps(
@@ -86,10 +85,8 @@ class _Replication:
         self.start = sim.warmup
         self.end = sim.warmup + sim.duration
         n = len(self.plans)
-        self.latency = array("d")
+        self.latency = LatencySketch(n, len(self.stations))
         self.n_stations = len(self.stations)
-        self.spent = array("d")  # per successful request, seconds at each station
-        self.kind = array("H")
         self.errors: list[dict[str, int]] = [{} for _ in range(n)]
         self.arrivals = [0] * n
         self.sojourn_sum = [0.0] * n
@@ -128,9 +125,7 @@ class _Replication:
         if cause is None and plan.timeout is not None and elapsed > plan.timeout:
             cause = "timeout"
         if cause is None:
-            self.latency.append(elapsed)
-            self.kind.append(index)
-            self.spent.extend(req.spent)
+            self.latency.add(elapsed, index, req.spent)
         else:
             errs = self.errors[index]
             errs[cause] = errs.get(cause, 0) + 1
@@ -207,28 +202,25 @@ class _Replication:
         self, first: dict[str, Any], last: dict[str, Any], area: float, unfinished: int
     ) -> ReplicationRecord:
         window = self.end - self.start
-        lat = np.frombuffer(self.latency, dtype=np.float64)
-        kind = np.frombuffer(self.kind, dtype=np.uint16)
+        sketch = self.latency
         types = {}
         for i, plan in enumerate(self.plans):
             types[plan.name] = TypeRecord(
                 arrivals=self.arrivals[i],
-                completed=int(np.count_nonzero(kind == i)),
+                completed=sketch.count(i),
                 errors=dict(sorted(self.errors[i].items())),
-                latency=summarize(lat[kind == i]),
+                latency=summarize(sketch, i),
                 sojourn_sum_s=self.sojourn_sum[i],
             )
         # where the slowest 5% of successful requests spent their time
         tail_share: dict[str, float] = {}
-        if lat.size:
-            spent = np.frombuffer(self.spent, dtype=np.float64).reshape(-1, self.n_stations)
-            tail = lat >= np.quantile(lat, 0.95)
-            shares = spent[tail].sum(axis=0) / lat[tail].sum()
+        if sketch.count():
+            shares = sketch.tail_share(0.95)
             tail_share = {name: float(x) for name, x in zip(self.stations, shares, strict=True)}
         return ReplicationRecord(
             window_s=window,
             tail_share=tail_share,
-            latency=summarize(lat),
+            latency=summarize(sketch),
             types=types,
             components={
                 name: st.measure(first[name], last[name]) for name, st in self.stations.items()

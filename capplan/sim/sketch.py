@@ -1,0 +1,93 @@
+"""Latency quantiles in constant memory: a relative-error histogram (as DDSketch).
+
+Latencies fall into logarithmically spaced buckets, each (1 + α)/(1 - α) wider than the
+one before, so every quantile read from the histogram is within α (0.5%) of the sample
+quantile, relative, whatever the load. Means are kept exactly. Beside the counts, each
+bucket sums the time its requests spent at each station, which is what the share of the
+slowest 5% of requests' time needs. Samples are buffered in a compact array and folded
+in with numpy, so the simulation loop only appends floats.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+
+ALPHA = 0.005
+"""Relative accuracy of every quantile."""
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+LOG_GAMMA = math.log(GAMMA)
+LOWEST_S = 1e-7
+"""Latencies at or below this (100 ns) share the first bucket."""
+BUCKETS = math.ceil(math.log(1e7 / LOWEST_S) / LOG_GAMMA) + 1  # up to 10^7 s
+FLUSH = 1 << 15
+
+
+class LatencySketch:
+    """Successful requests' latencies by request type, and their time per station."""
+
+    def __init__(self, types: int, stations: int):
+        self.types, self.stations = types, stations
+        self.counts = np.zeros((types, BUCKETS), dtype=np.int64)
+        self.sums = np.zeros(types)
+        self.bucket_latency = np.zeros(BUCKETS)
+        self.bucket_spent = np.zeros((BUCKETS, stations))
+        self._lat = array("d")
+        self._kind = array("H")
+        self._spent = array("d")
+
+    def add(self, latency: float, kind: int, spent: list[float]) -> None:
+        self._lat.append(latency)
+        self._kind.append(kind)
+        self._spent.extend(spent)
+        if len(self._lat) >= FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._lat:
+            return
+        lat = np.frombuffer(self._lat, dtype=np.float64)
+        kind = np.frombuffer(self._kind, dtype=np.uint16).astype(np.intp)
+        spent = np.frombuffer(self._spent, dtype=np.float64).reshape(-1, self.stations)
+        with np.errstate(divide="ignore"):
+            raw = np.ceil(np.log(np.maximum(lat, LOWEST_S) / LOWEST_S) / LOG_GAMMA)
+        idx = np.clip(raw, 0, BUCKETS - 1).astype(np.intp)
+        np.add.at(self.counts, (kind, idx), 1)
+        np.add.at(self.sums, kind, lat)
+        np.add.at(self.bucket_latency, idx, lat)
+        np.add.at(self.bucket_spent, idx, spent)
+        self._lat, self._kind, self._spent = array("d"), array("H"), array("d")
+
+    def count(self, kind: int | None = None) -> int:
+        self.flush()
+        counts = self.counts.sum(axis=0) if kind is None else self.counts[kind]
+        return int(counts.sum())
+
+    def mean(self, kind: int | None = None) -> float:
+        n = self.count(kind)
+        total = self.sums.sum() if kind is None else self.sums[kind]
+        return float(total / n)
+
+    def quantiles(self, qs: tuple[float, ...], kind: int | None = None) -> list[float]:
+        """Quantiles within ALPHA of the sample's (the smallest value with at least a
+        fraction q at or below it), relative."""
+        self.flush()
+        counts = self.counts.sum(axis=0) if kind is None else self.counts[kind]
+        cumulative = np.cumsum(counts)
+        n = cumulative[-1]
+        out = []
+        for q in qs:
+            bucket = int(np.searchsorted(cumulative, max(1, math.ceil(q * n))))
+            # the bucket's midpoint in relative terms: within ALPHA of anything in it
+            out.append(0.0 if bucket == 0 else LOWEST_S * GAMMA**bucket * 2 / (1 + GAMMA))
+        return out
+
+    def tail_share(self, q: float = 0.95) -> np.ndarray:
+        """For requests at or above the ``q`` quantile: fraction of their time per station."""
+        self.flush()
+        cumulative = np.cumsum(self.counts.sum(axis=0))
+        start = int(np.searchsorted(cumulative, max(1, math.ceil(q * cumulative[-1]))))
+        total = self.bucket_latency[start:].sum()
+        return self.bucket_spent[start:].sum(axis=0) / total if total else np.zeros(self.stations)
