@@ -110,15 +110,11 @@ def headroom(
 ) -> dict[str, Any]:
     """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
     SLO and resource that break first. Scales are absolute (today = 1)."""
-    if (
-        not scenario.slos.targets()
-        and not scenario.slos.max_utilization
-        and not any(r.slos and r.slos.targets() for r in scenario.requests.values())
-    ):
-        raise SimulationError(f"{scenario.name}: headroom needs at least one SLO to hold")
     search = _Search(scenario, jobs, progress)
     base = scenario.load_scale
     start = search.at(base)
+    if not start["slos"]:
+        raise SimulationError(f"{scenario.name}: headroom needs at least one SLO to hold")
     busiest = max((c["utilization"] for c in start["constraints"]), default=0.0)
     # utilization law: the busiest resource reaches 100% near base / busiest, and SLOs
     # break before that; queueing makes it an upper bound

@@ -78,3 +78,18 @@ def test_agents_waiting_on_an_llm_are_called_out_with_their_cpu():
     shares = {n: c["latency_share_p95"] for n, c in result["components"].items()}
     assert shares["llm"] > 0.5
     assert shares["llm"] + shares["agents"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_headroom_needs_an_slo():
+    from capplan.errors import SimulationError
+
+    s = scenario(
+        {
+            "simulation": {"duration": "100s", "warmup": "10s", "replications": 2},
+            "workload": {"arrival_rate": "1/s"},
+            "requests": {"r": {"steps": [{"call": "q"}]}},
+            "components": {"q": {"type": "service", "service_time": "10ms"}},
+        }
+    )
+    with pytest.raises(SimulationError, match="needs at least one SLO"):
+        headroom(s)

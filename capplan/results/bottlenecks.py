@@ -20,11 +20,17 @@ def _workers(
     name: str, c: dict[str, Any], scenario: Scenario, comps: dict[str, Any], callees: frozenset[str]
 ) -> tuple[str, bool]:
     util, own = c["utilization"], c.get("work_utilization", c["utilization"])
+    stuck_behind = None
     if callees and own < util / 2:
         slowest = max(callees, key=lambda n: comps[n]["latency_share"])
         text = f"{name} workers are busy waiting on {slowest}: {_pct(util)} occupied, {_pct(own)} on their own work"
+        if comps[slowest]["saturated"]:
+            stuck_behind = slowest
     else:
         text = f"{name} workers are {_pct(util)} busy"
+    if stuck_behind is not None:
+        # more replicas would only queue more requests behind the saturated dependency
+        return text + f"; {stuck_behind} is saturated, so more replicas here would not help", False
     blind = False
     if "cpu_utilization" in c:
         cpu = c["cpu_utilization"]
