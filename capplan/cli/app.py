@@ -258,6 +258,53 @@ def headroom(
     typer.echo(describe(result))
 
 
+@app.command("render-manifests")
+def render_manifests(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: manifests/<scenario name>).")
+    ] = None,
+    kubernetes_version: Annotated[
+        str, typer.Option(help="Kubernetes version whose schemas the objects must pass.")
+    ] = "1.33",
+    namespace: Annotated[str, typer.Option(help="Namespace of every object.")] = "default",
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Also server-side apply the set to the current cluster.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --apply: let the server validate, change nothing."),
+    ] = False,
+    jobs: Jobs = None,
+    progress: ShowProgress = True,
+) -> None:
+    """Render Kubernetes manifests for a scenario: a Deployment, HorizontalPodAutoscaler
+    (autoscaling/v2) and PodDisruptionBudget per service, a PrometheusRule for its alert
+    thresholds, a values file with the stateful stores' sizing, and a kustomization.yaml.
+    The scenario is simulated first, and every object is annotated with the projected
+    figures. Every object is validated (strict schemas of the chosen Kubernetes version,
+    plus quantity, request/limit and replica checks) before any file is written.
+    Without a reachable cluster, --apply exits with code 3.
+
+    Example:
+
+        capplan render-manifests scenarios/10x-planned.yaml --kubernetes-version 1.33
+    """
+    from capplan.k8s import render, write
+
+    (scenario,) = _load_all([file], None, None, None)
+    (result,) = _simulate_all([scenario], jobs, progress)
+    files = render(scenario, result, namespace=namespace, kubernetes_version=kubernetes_version)
+    folder = out if out is not None else Path("manifests") / scenario.name
+    for path in write(files, str(folder)):
+        typer.echo(f"wrote {path}")
+    if apply:
+        from capplan.k8s.apply import apply as apply_set
+
+        for line in apply_set([f.obj for f in files if f.obj is not None], dry_run=dry_run):
+            typer.echo(line)
+
+
 @app.command()
 def validate(files: Files) -> None:
     """Check scenario files and report every problem with file, line, YAML path and value.

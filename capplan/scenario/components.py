@@ -89,6 +89,10 @@ class ServiceComponent(Model):
     Default: unbounded."""
     autoscaling: Autoscaling | None = None
     """Autoscaling bounds, used by sizing and manifests."""
+    image: str | None = None
+    """Container image, for rendered manifests (e.g. ghcr.io/acme/api:1.4)."""
+    port: Annotated[int, Field(gt=0, lt=65536, strict=True)] = 8080
+    """Container port, for rendered manifests."""
 
     @property
     def capacity(self) -> int:

@@ -113,6 +113,44 @@ class Slos(Model):
         return {k: v for k, v in self.model_dump().items() if v is not None and k not in skip}
 
 
+class Thresholds(Model):
+    """A warning and a critical level."""
+
+    warning: float
+    critical: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.critical < self.warning:
+            raise ValueError("critical must be at least warning")
+        return self
+
+
+class FractionThresholds(Thresholds):
+    """Levels as fractions: '70%'."""
+
+    warning: Fraction
+    critical: Fraction
+
+
+class DurationThresholds(Thresholds):
+    """Levels as durations: '500ms'."""
+
+    warning: PositiveDuration
+    critical: PositiveDuration
+
+
+class Alerts(Model):
+    """Alert thresholds, rendered as a PrometheusRule."""
+
+    cpu_utilization: FractionThresholds | None = None
+    """CPU used over CPU requested, per workload."""
+    memory_utilization: FractionThresholds | None = None
+    """Working-set memory over the memory limit (or request), per workload."""
+    response_time_p95: DurationThresholds | None = None
+    """95th-percentile request duration over five minutes."""
+
+
 class Step(Model):
     """One call to a component: take a worker, hold it for a service time, run nested steps."""
 
@@ -178,6 +216,8 @@ class Scenario(Model):
     """Objectives for all requests together."""
     costs: Costs | None = None
     """Prices, for the monthly cost."""
+    alerts: Alerts | None = None
+    """Alert thresholds, for rendered monitoring rules."""
 
     @property
     def arrival_rate(self) -> float:

@@ -1,0 +1,123 @@
+"""Alert rules (prometheus-operator PrometheusRule) and the sizing of stateful stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capplan.scenario.components import DatabaseComponent, ServiceComponent
+from capplan.scenario.model import Scenario
+
+RESPONSE_HISTOGRAM = "http_server_request_duration_seconds_bucket"
+"""The request-duration histogram the services export (OpenTelemetry's HTTP semantic
+conventions as exported to Prometheus)."""
+
+
+def _rule(alert: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
+    return {
+        "alert": alert,
+        "expr": expr,
+        "for": "5m",
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary},
+    }
+
+
+def prometheus_rule(
+    scenario: Scenario,
+    names: list[str],
+    namespace: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> dict[str, Any] | None:
+    """One rule group with a warning and a critical alert per threshold and workload."""
+    alerts = scenario.alerts
+    if alerts is None:
+        return None
+    rules = []
+    for name in names:
+        pods = f'namespace="{namespace}", pod=~"{name}-.*"'
+        ctr = f'{pods}, container="{name}"'
+        for level in ("warning", "critical"):
+            if alerts.cpu_utilization is not None:
+                x = getattr(alerts.cpu_utilization, level)
+                rules.append(
+                    _rule(
+                        f"{_camel(name)}CpuHigh",
+                        f"sum(rate(container_cpu_usage_seconds_total{{{ctr}}}[5m])) / "
+                        f'sum(kube_pod_container_resource_requests{{{ctr}, resource="cpu"}}) > {x:g}',
+                        level,
+                        f"{name} CPU above {x * 100:g}% of requests",
+                    )
+                )
+            if alerts.memory_utilization is not None:
+                x = getattr(alerts.memory_utilization, level)
+                rules.append(
+                    _rule(
+                        f"{_camel(name)}MemoryHigh",
+                        f"sum(container_memory_working_set_bytes{{{ctr}}}) / "
+                        f'sum(kube_pod_container_resource_limits{{{ctr}, resource="memory"}}) > {x:g}',
+                        level,
+                        f"{name} memory above {x * 100:g}% of limits",
+                    )
+                )
+            if alerts.response_time_p95 is not None:
+                x = getattr(alerts.response_time_p95, level)
+                rules.append(
+                    _rule(
+                        f"{_camel(name)}ResponseTimeHigh",
+                        f"histogram_quantile(0.95, sum by (le) (rate({RESPONSE_HISTOGRAM}{{{pods}}}[5m]))) > {x:g}",
+                        level,
+                        f"{name} p95 response time above {x * 1000:g}ms",
+                    )
+                )
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": f"{scenario.name}-capacity",
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {"groups": [{"name": f"{scenario.name}-capacity", "rules": rules}]},
+    }
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def stores_values(scenario: Scenario) -> dict[str, Any]:
+    """Sizing of the stateful stores, for the operators or charts that run them."""
+    from capplan.k8s.objects import cpu_quantity, memory_quantity
+
+    out: dict[str, Any] = {}
+    for name, c in scenario.components.items():
+        if not isinstance(c, ServiceComponent) or c.type == "service":
+            continue
+        entry: dict[str, Any] = {"type": c.type, "replicas": c.replicas, "workers": c.workers}
+        if isinstance(c, DatabaseComponent):
+            entry.update(shards=c.shards, read_replicas=c.read_replicas)
+        if c.resources is not None:
+            for kind in ("requests", "limits"):
+                amounts = getattr(c.resources, kind)
+                if amounts is not None:
+                    entry.setdefault("resources", {})[kind] = {
+                        k: v
+                        for k, v in (
+                            ("cpu", cpu_quantity(amounts.cpu) if amounts.cpu is not None else None),
+                            (
+                                "memory",
+                                memory_quantity(amounts.memory)
+                                if amounts.memory is not None
+                                else None,
+                            ),
+                        )
+                        if v is not None
+                    }
+        out[name] = entry
+    if scenario.costs is not None and scenario.costs.storage is not None:
+        storage = scenario.costs.storage
+        growth = scenario.load_scale if storage.grows_with_load else 1.0
+        out["storage"] = {"total_gb": round(storage.size / 1e9 * growth, 1)}
+    return out

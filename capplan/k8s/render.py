@@ -1,0 +1,169 @@
+"""From a scenario and its simulated result to a validated set of manifest files.
+
+Services become a Deployment, a HorizontalPodAutoscaler (when the scenario gives
+autoscaling bounds) and a PodDisruptionBudget each; stateful stores, which operators or
+charts run, get their sizing in a values file; alert thresholds become a
+PrometheusRule; a kustomization.yaml lets ``kubectl apply -k`` take the whole set. Every
+object carries the scenario, its hash, the capplan version and the projected figures
+that justified it. Everything is validated before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from capplan._version import __version__
+from capplan.k8s import monitoring, objects
+from capplan.k8s.validate import ManifestError, check_all
+from capplan.report.json_out import write_text_atomic
+from capplan.scenario.components import ServiceComponent
+from capplan.scenario.model import Scenario, scenario_hash
+
+DEFAULT_KUBERNETES_VERSION = "1.33"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One file of the set: its name, its text, and the object it holds (None for
+    files that are not Kubernetes objects)."""
+
+    name: str
+    text: str
+    obj: dict[str, Any] | None
+
+
+def _sig(x: float | None, unit: str = "") -> str:
+    return "saturated" if x is None else f"{x:.3g}{unit}"
+
+
+def _yaml(obj: dict[str, Any], comment: list[str]) -> str:
+    head = "".join(f"# {line}\n" if line else "#\n" for line in comment)
+    return head + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+
+
+def worker_bound(c: dict[str, Any]) -> bool:
+    """Whether the workers run out before the CPU does at the simulated load."""
+    if "cpu_utilization" in c:
+        return bool(c["utilization"] > c["cpu_utilization"])
+    return bool(c.get("work_utilization", c["utilization"]) < c["utilization"] / 2)
+
+
+def render(
+    scenario: Scenario,
+    result: dict[str, Any],
+    namespace: str = "default",
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
+) -> list[Rendered]:
+    """The manifest set, validated for ``kubernetes_version``; raises ManifestError."""
+    labels = {"app.kubernetes.io/part-of": scenario.name, "app.kubernetes.io/managed-by": "capplan"}
+    base = {
+        "capplan.io/scenario": scenario.name,
+        "capplan.io/scenario-hash": scenario_hash(scenario),
+        "capplan.io/version": __version__,
+        "capplan.io/load-scale": f"{scenario.load_scale:g}",
+        "capplan.io/projected-latency-p95": _sig(result["latency_s"]["p95"], "s"),
+        "capplan.io/projected-error-rate": _sig(result["error_rate"]),
+    }
+    header = [
+        f"Rendered by capplan {__version__} from scenario {scenario.name} "
+        f"({scenario_hash(scenario)}) at load scale {scenario.load_scale:g}.",
+        "Regenerate rather than edit: capplan render-manifests <scenario file>",
+    ]
+    files: list[Rendered] = []
+    services = [
+        (n, c)
+        for n, c in scenario.components.items()
+        if isinstance(c, ServiceComponent) and c.type == "service"
+    ]
+    missing = [
+        f"components.{n}.image: required to render its Deployment"
+        for n, c in services
+        if not c.image
+    ]
+    if missing:
+        raise ManifestError("\n".join(missing))
+    for name, c in services:
+        measured = result["components"][name]
+        notes = {
+            **base,
+            "capplan.io/projected-utilization": _sig(measured["utilization"]),
+        }
+        if "cpu_utilization" in measured:
+            notes["capplan.io/projected-cpu-utilization"] = _sig(measured["cpu_utilization"])
+        files.append(
+            Rendered(
+                f"{name}-deployment.yaml", "", objects.deployment(name, c, namespace, labels, notes)
+            )
+        )
+        if c.autoscaling is not None:
+            bound = worker_bound(measured)
+            comment = [
+                f"{name}: CPU target {c.autoscaling.cpu_target * 100:g}%, "
+                f"{c.autoscaling.min} to {c.autoscaling.max} replicas.",
+            ]
+            if bound:
+                comment += [
+                    f"Its workers fill up before its CPU does (projected: workers "
+                    f"{measured['utilization'] * 100:.0f}% busy at "
+                    f"{measured.get('cpu_utilization', 0) * 100:.0f}% CPU): they wait on",
+                    "downstream calls, and a waiting worker uses no CPU, so a CPU target alone",
+                    f"would not add replicas when they run out. The {objects.PODS_METRIC} Pods",
+                    "metric (requests in flight per pod) scales it on what actually runs out.",
+                ]
+            files.append(
+                Rendered(
+                    f"{name}-hpa.yaml",
+                    "\n".join(comment),
+                    objects.hpa(name, c, namespace, labels, notes, bound),
+                )
+            )
+        files.append(Rendered(f"{name}-pdb.yaml", "", objects.pdb(name, namespace, labels, notes)))
+    rule = monitoring.prometheus_rule(scenario, [n for n, _ in services], namespace, labels, base)
+    if rule is not None:
+        files.append(Rendered("prometheusrule.yaml", "", rule))
+    check_all([f.obj for f in files if f.obj is not None], kubernetes_version)
+    out = [
+        Rendered(
+            f.name, _yaml(f.obj, header + (["", *f.text.splitlines()] if f.text else [])), f.obj
+        )
+        for f in files
+        if f.obj is not None
+    ]
+    stores = monitoring.stores_values(scenario)
+    if stores:
+        out.append(
+            Rendered(
+                "stores-values.yaml",
+                _yaml(
+                    stores,
+                    [
+                        *header,
+                        "",
+                        "Sizing of the stateful stores, for the operators or charts that run them;",
+                        "not a Kubernetes object and not part of the kustomization.",
+                    ],
+                ),
+                None,
+            )
+        )
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": namespace,
+        "resources": [f.name for f in out if f.obj is not None],
+    }
+    out.append(Rendered("kustomization.yaml", _yaml(kustomization, header), None))
+    return out
+
+
+def write(files: list[Rendered], out_dir: str) -> list[str]:
+    """Write the (already validated) set, each file atomically; returns the paths."""
+    paths = []
+    for f in files:
+        path = f"{out_dir}/{f.name}"
+        write_text_atomic(path, f.text)
+        paths.append(path)
+    return paths

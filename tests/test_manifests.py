@@ -1,0 +1,176 @@
+"""render-manifests: golden files, schema validation across versions, broken objects."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from capplan import load_scenario, simulate
+from capplan.k8s import ManifestError, render
+from capplan.k8s.validate import problems
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ["current", "10x", "10x-planned"]
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    out = {}
+    for name in REFERENCE:
+        s = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+        out[name] = (s, simulate(s))
+    return out
+
+
+@pytest.mark.parametrize("name", REFERENCE)
+def test_committed_manifests_are_in_step_with_the_code(rendered, name):
+    """Regenerate with: for f in scenarios/*.yaml; do capplan render-manifests "$f"; done"""
+    scenario, result = rendered[name]
+    files = render(scenario, result)
+    folder = ROOT / "manifests" / name
+    assert sorted(f.name for f in files) == sorted(p.name for p in folder.glob("*.yaml"))
+    for f in files:
+        assert (folder / f.name).read_text() == f.text, f"{name}/{f.name} differs from the render"
+
+
+@pytest.mark.parametrize("version", ["1.30", "1.33", "1.37"])
+def test_every_object_validates_on_several_kubernetes_versions(rendered, version):
+    for scenario, result in rendered.values():
+        for f in render(scenario, result, kubernetes_version=version):
+            if f.obj is not None:
+                assert problems(f.obj, version) == []
+
+
+def test_the_set_is_complete_and_annotated(rendered):
+    scenario, result = rendered["10x-planned"]
+    files = {f.name: f for f in render(scenario, result, namespace="shop")}
+    kinds = {f.obj["kind"] for f in files.values() if f.obj}
+    assert kinds == {
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "PrometheusRule",
+    }
+    kustomization = yaml.safe_load(files["kustomization.yaml"].text)
+    assert kustomization["namespace"] == "shop"
+    assert set(kustomization["resources"]) == {n for n, f in files.items() if f.obj}
+    for f in files.values():
+        if f.obj:
+            notes = f.obj["metadata"]["annotations"]
+            assert notes["capplan.io/scenario"] == "10x-planned"
+            assert notes["capplan.io/projected-latency-p95"].endswith("s")
+            assert f.obj["metadata"]["namespace"] == "shop"
+    deployment = files["mcp-server-deployment.yaml"].obj
+    pod = deployment["spec"]["template"]["spec"]
+    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
+    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "8", "memory": "16Gi"}
+    hpa = files["marketing-agents-hpa.yaml"]
+    assert hpa.obj["spec"]["minReplicas"] == 10 and hpa.obj["spec"]["maxReplicas"] == 50
+    assert hpa.obj["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    stores = yaml.safe_load(files["stores-values.yaml"].text)
+    assert stores["mongodb"]["shards"] == 3 and stores["mongodb"]["read_replicas"] == 2
+    rules = files["prometheusrule.yaml"].obj["spec"]["groups"][0]["rules"]
+    assert {r["labels"]["severity"] for r in rules} == {"warning", "critical"}
+
+
+def test_worker_bound_services_scale_on_requests_in_flight(rendered):
+    scenario, result = rendered["10x-planned"]
+    hpa = next(f for f in render(scenario, result) if f.name == "marketing-agents-hpa.yaml")
+    types = [m["type"] for m in hpa.obj["spec"]["metrics"]]
+    assert types == ["Resource", "Pods"]
+    assert "a waiting worker uses no CPU" in hpa.text
+
+
+def test_a_broken_object_is_rejected_with_the_field_named(rendered):
+    scenario, result = rendered["current"]
+    deployment = next(
+        f.obj for f in render(scenario, result) if f.name == "mcp-server-deployment.yaml"
+    )
+    unknown = copy.deepcopy(deployment)
+    unknown["spec"]["replicaz"] = 3
+    assert any("replicaz" in p for p in problems(unknown, "1.33"))
+    wrong_type = copy.deepcopy(deployment)
+    wrong_type["spec"]["replicas"] = "three"
+    assert any("Deployment/mcp-server spec.replicas" in p for p in problems(wrong_type, "1.33"))
+    inverted = copy.deepcopy(deployment)
+    inverted["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "2"
+    found = problems(inverted, "1.33")
+    assert any("resources.requests.cpu: exceeds the limit (2 > 1)" in p for p in found)
+    bad_quantity = copy.deepcopy(deployment)
+    bad_quantity["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = (
+        "lots"
+    )
+    assert any("resources.limits.memory" in p for p in problems(bad_quantity, "1.33"))
+
+
+def test_nothing_is_written_when_a_service_has_no_image(tmp_path):
+    text = (ROOT / "scenarios" / "current.yaml").read_text()
+    text = text.replace("    image: registry.example.com/marketing/agents:1.0", "")
+    (tmp_path / "s.yaml").write_text(text)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capplan",
+            "render-manifests",
+            str(tmp_path / "s.yaml"),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "components.marketing-agents.image: required" in proc.stderr
+    assert not out.exists()
+
+
+def test_apply_without_a_cluster_exits_3(tmp_path):
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    scenario_text = (
+        (ROOT / "scenarios" / "current.yaml")
+        .read_text()
+        .replace("replications: 5", "replications: 2")
+        .replace("duration: 10min", "duration: 1min")
+    )
+    (tmp_path / "s.yaml").write_text(scenario_text)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capplan",
+            "render-manifests",
+            str(tmp_path / "s.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            "--apply",
+            "--dry-run",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "no Kubernetes cluster configured" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unsupported_kubernetes_version_is_an_input_error(rendered):
+    scenario, result = rendered["current"]
+    with pytest.raises(ManifestError, match="not supported"):
+        render(scenario, result, kubernetes_version="1.99")
