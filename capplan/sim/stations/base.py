@@ -12,6 +12,9 @@ branches on the type. A station fills exactly these hooks:
   request.
 - ``snapshot()``: cumulative counters (any picklable value) at the current instant.
 - ``measure(start, end)``: a :class:`StationMeasure` of the window between two snapshots.
+- ``transfer(size_bytes, direction, req)`` (links only): the generator the engine runs
+  for a step that names the station with ``via``, before (direction 0) and after
+  (direction 1) the call.
 - ``prepare(compiled, step, path, streams)``: settle per step what the visit needs
   (service-time sampler, routing, hit or token draws) on the compiled step, from the
   scenario's ``step`` and streams named after ``path``.
