@@ -34,7 +34,16 @@ def commands() -> list[str]:
     return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
 
 
-ALL = ["simulate", "compare", "gate", "headroom", "render-manifests", "validate", "schema"]
+ALL = [
+    "simulate",
+    "compare",
+    "gate",
+    "headroom",
+    "size",
+    "render-manifests",
+    "validate",
+    "schema",
+]
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -123,7 +123,12 @@ class _Model:
         scv = 1.0 if any(s.steps for s in steps) else c.service_time.scv
         wait = mgc_wait(lam / queues, mean_hold, workers, scv)
         util = lam / queues * mean_hold / workers
-        self.comps[name] = {"utilization": util, "mean_wait_s": wait, "saturated": util >= 1}
+        self.comps[name] = {
+            "utilization": util,
+            "mean_wait_s": wait,
+            "saturated": util >= 1,
+            "arrival_rps": lam,
+        }
 
     # -- times ----------------------------------------------------------------------------
 

@@ -109,7 +109,11 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
             for s in r["slos"]
             if (s["scope"], s["name"]) == (scope, name)
         )
-        fmt = percent if name == "error_rate" else format_duration
+        fmt = {
+            "error_rate": percent,
+            "max_utilization": percent,
+            "monthly_cost_max": lambda x: f"${x:,.0f}",
+        }.get(name, format_duration)
         label = f"{name} ≤ {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
         cells = []
         for r in results:

@@ -1,0 +1,87 @@
+"""capplan size: fewest replicas within targets and SLOs, confirmed by simulation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capplan import load_scenario, simulate
+from capplan.sizing import size, sized_yaml
+from tests.conftest import exp, scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def api(rate: float) -> dict:
+    return {
+        "simulation": {"duration": "300s", "warmup": "30s", "replications": 2},
+        "workload": {"arrival_rate": f"{rate}/s"},
+        "requests": {"r": {"steps": [{"call": "api"}]}},
+        "components": {
+            "api": {
+                "type": "service",
+                "replicas": 2,
+                "workers": 4,
+                "load_balancing": "shared_queue",
+                "service_time": exp("100ms"),
+                "autoscaling": {"min": 1, "max": 100, "cpu_target": "70%"},
+            }
+        },
+    }
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate=st.floats(1, 200), growth=st.floats(1.01, 3))
+def test_more_load_never_gets_fewer_replicas(rate, growth):
+    low = size(scenario(api(rate)))
+    high = size(scenario(api(rate * growth)))
+    assert high["components"][0]["replicas"] >= low["components"][0]["replicas"]
+    # and each keeps worker utilization under the 70% target
+    for result in (low, high):
+        assert result["slos_met"]
+        assert result["components"][0]["utilization"] <= 0.7 + 0.02
+
+
+def test_utilization_law_sets_the_count():
+    """40/s × 100 ms = 4 busy workers; at 70% of 4 workers per replica that is 2 replicas."""
+    result = size(scenario(api(40)))
+    row = result["components"][0]
+    assert row["replicas"] == 2
+    assert "1 would put it at" in row["reason"]
+
+
+def test_the_sized_plan_passes_its_slos_when_simulated(tmp_path):
+    s = load_scenario(ROOT / "scenarios" / "10x-planned.yaml")
+    result = size(s)
+    assert result["slos_met"] and result["unmet"] is None
+    path = tmp_path / "sized.yaml"
+    path.write_text(sized_yaml(result))
+    again = simulate(load_scenario(path))
+    assert all(row["passed"] for row in again["slos"])
+    for row in result["components"]:
+        assert again["components"][row["component"]]["utilization"] <= 0.7 + 0.02
+
+
+def test_sizing_names_what_it_cannot_fix(tmp_path):
+    """The unchanged system at 10x saturates its 1 Gbps network: more service replicas
+    cannot help, and the command says so with exit code 1."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capplan",
+            "size",
+            str(ROOT / "scenarios" / "10x.yaml"),
+            "--out",
+            str(tmp_path / "s.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "network saturated: sizing services cannot fix it" in proc.stdout
+    load_scenario(tmp_path / "s.yaml")  # still a valid scenario
