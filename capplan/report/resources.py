@@ -173,6 +173,15 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
 
     for category in ("compute", "storage", "network", "llm"):
         table.add_row(category, *[cell(r, category) for r in results])
+
+    def largest(r: dict[str, Any]) -> Text:
+        cost = r.get("cost")
+        if not cost:
+            return Text("-")
+        items = sorted(cost["by_component"].items(), key=lambda kv: -kv[1])[:3]
+        return Text(", ".join(f"{n} {money(v)}" for n, v in items), style="dim")
+
+    table.add_row("largest components", *[largest(r) for r in results])
     table.add_row(
         "total",
         *[
