@@ -37,39 +37,36 @@ def prometheus_rule(
     for name in names:
         pods = f'namespace="{namespace}", pod=~"{name}-.*"'
         ctr = f'{pods}, container="{name}"'
+        # (thresholds, alert suffix, PromQL ratio or quantile, summary for workload and level)
+        checks = [
+            (
+                alerts.cpu_utilization,
+                "CpuHigh",
+                f"sum(rate(container_cpu_usage_seconds_total{{{ctr}}}[5m])) / "
+                f'sum(kube_pod_container_resource_requests{{{ctr}, resource="cpu"}})',
+                lambda n, x: f"{n} CPU above {x * 100:g}% of requests",
+            ),
+            (
+                alerts.memory_utilization,
+                "MemoryHigh",
+                f"sum(container_memory_working_set_bytes{{{ctr}}}) / "
+                f'sum(kube_pod_container_resource_limits{{{ctr}, resource="memory"}})',
+                lambda n, x: f"{n} memory above {x * 100:g}% of limits",
+            ),
+            (
+                alerts.response_time_p95,
+                "ResponseTimeHigh",
+                f"histogram_quantile(0.95, sum by (le) (rate({RESPONSE_HISTOGRAM}{{{pods}}}[5m])))",
+                lambda n, x: f"{n} p95 response time above {x * 1000:g}ms",
+            ),
+        ]
         for level in ("warning", "critical"):
-            if alerts.cpu_utilization is not None:
-                x = getattr(alerts.cpu_utilization, level)
-                rules.append(
-                    _rule(
-                        f"{_camel(name)}CpuHigh",
-                        f"sum(rate(container_cpu_usage_seconds_total{{{ctr}}}[5m])) / "
-                        f'sum(kube_pod_container_resource_requests{{{ctr}, resource="cpu"}}) > {x:g}',
-                        level,
-                        f"{name} CPU above {x * 100:g}% of requests",
+            for thresholds, suffix, expr, summary in checks:
+                if thresholds is not None:
+                    x = getattr(thresholds, level)
+                    rules.append(
+                        _rule(f"{_camel(name)}{suffix}", f"{expr} > {x:g}", level, summary(name, x))
                     )
-                )
-            if alerts.memory_utilization is not None:
-                x = getattr(alerts.memory_utilization, level)
-                rules.append(
-                    _rule(
-                        f"{_camel(name)}MemoryHigh",
-                        f"sum(container_memory_working_set_bytes{{{ctr}}}) / "
-                        f'sum(kube_pod_container_resource_limits{{{ctr}, resource="memory"}}) > {x:g}',
-                        level,
-                        f"{name} memory above {x * 100:g}% of limits",
-                    )
-                )
-            if alerts.response_time_p95 is not None:
-                x = getattr(alerts.response_time_p95, level)
-                rules.append(
-                    _rule(
-                        f"{_camel(name)}ResponseTimeHigh",
-                        f"histogram_quantile(0.95, sum by (le) (rate({RESPONSE_HISTOGRAM}{{{pods}}}[5m]))) > {x:g}",
-                        level,
-                        f"{name} p95 response time above {x * 1000:g}ms",
-                    )
-                )
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
