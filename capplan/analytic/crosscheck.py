@@ -36,7 +36,7 @@ def mgc_wait(lam: float, mean_s: float, c: int, scv: float) -> float:
     return erlang_c(c, a) / (c / mean_s - lam) * (1 + scv) / 2
 
 
-def _pools(component: Any) -> tuple[int, int]:
+def queues_of(component: Any) -> tuple[int, int]:
     """(number of FIFO queues, workers behind each) of a pooled component."""
     shards = getattr(component, "shards", 1)
     pods = component.pods
@@ -46,7 +46,7 @@ def _pools(component: Any) -> tuple[int, int]:
 
 
 def _pooled(component: Any, c: dict[str, Any], poisson: bool) -> dict[str, Any]:
-    queues, workers = _pools(component)
+    queues, workers = queues_of(component)
     lam = c["throughput_rps"] / queues
     hold, scv = c["mean_hold_s"], c["hold_scv"]
     wait = mgc_wait(lam, hold, workers, scv)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from capplan.analytic.crosscheck import mgc_wait
+from capplan.analytic.crosscheck import mgc_wait, queues_of
 from capplan.errors import SimulationError
 from capplan.scenario.components import CacheComponent, ServiceComponent
 from capplan.scenario.external import LinkComponent, LlmApiComponent
@@ -117,8 +117,7 @@ class _Model:
             if lam
             else c.service_time.mean
         )
-        queues = getattr(c, "shards", 1) if c.load_balancing == "shared_queue" else c.pods
-        workers = c.capacity // queues
+        queues, workers = queues_of(c)
         # a hold that includes nested calls has an unknown spread: take it as exponential
         scv = 1.0 if any(s.steps for s in steps) else c.service_time.scv
         wait = mgc_wait(lam / queues, mean_hold, workers, scv)

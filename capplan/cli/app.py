@@ -165,14 +165,14 @@ def compare(
     """
     from capplan.report import render
     from capplan.report.compare import delta_table
-    from capplan.report.json_out import write_text_atomic
+    from capplan.report.json_out import write_json_data
     from capplan.results.compare import deltas
 
     ra, rb = _simulate_all(_load_all([a, b], scale, seed, replications), jobs, progress)
     d = deltas(ra, rb)
     if json_path is not None:
         payload = {"scenarios": [ra, rb], "deltas": d}
-        write_text_atomic(json_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        write_json_data(json_path, payload)
     out = Console()
     out.print(render([ra, rb]))
     out.print(delta_table(ra, rb, d))
@@ -245,7 +245,7 @@ def headroom(
     """
     from capplan.headroom import describe
     from capplan.headroom import headroom as search
-    from capplan.report.json_out import write_text_atomic
+    from capplan.report.json_out import write_json_data
 
     (scenario,) = _load_all([file], None, seed, replications)
 
@@ -254,7 +254,7 @@ def headroom(
 
     result = search(scenario, tolerance=tolerance, max_scale=max_scale, jobs=jobs, progress=show)
     if json_path is not None:
-        write_text_atomic(json_path, json.dumps(result, indent=2, allow_nan=False) + "\n")
+        write_json_data(json_path, result)
     typer.echo(describe(result))
 
 
@@ -282,7 +282,7 @@ def size(
     """
     from rich.table import Table
 
-    from capplan.report.json_out import write_text_atomic
+    from capplan.report.json_out import write_json_data, write_text_atomic
     from capplan.sizing import size as run_sizing
     from capplan.sizing import sized_yaml
 
@@ -319,7 +319,7 @@ def size(
     typer.echo(f"wrote {path}")
     if json_path is not None:
         payload = {k: v for k, v in result.items() if k not in ("result", "sized")}
-        write_text_atomic(json_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        write_json_data(json_path, payload)
     if result["slos_met"]:
         typer.echo("every SLO holds at the sized configuration (confirmed by simulation)")
         return

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 
 from capplan.gate.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict, exit_code
+from capplan.report.json_out import to_json
 
 ICONS = {PASS: "✅", FAIL: "❌", INCONCLUSIVE: "⚠️"}
 
@@ -73,4 +73,4 @@ def markdown(verdicts: list[Verdict]) -> str:
 
 def json_report(verdicts: list[Verdict]) -> str:
     payload = {"exit_code": exit_code(verdicts), "verdicts": [v.to_dict() for v in verdicts]}
-    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    return to_json(payload)

@@ -86,7 +86,7 @@ def _camel(name: str) -> str:
 
 def stores_values(scenario: Scenario) -> dict[str, Any]:
     """Sizing of the stateful stores, for the operators or charts that run them."""
-    from capplan.k8s.objects import cpu_quantity, memory_quantity
+    from capplan.k8s.objects import quantities
 
     out: dict[str, Any] = {}
     for name, c in scenario.components.items():
@@ -97,21 +97,9 @@ def stores_values(scenario: Scenario) -> dict[str, Any]:
             entry.update(shards=c.shards, read_replicas=c.read_replicas)
         if c.resources is not None:
             for kind in ("requests", "limits"):
-                amounts = getattr(c.resources, kind)
+                amounts = quantities(getattr(c.resources, kind))
                 if amounts is not None:
-                    entry.setdefault("resources", {})[kind] = {
-                        k: v
-                        for k, v in (
-                            ("cpu", cpu_quantity(amounts.cpu) if amounts.cpu is not None else None),
-                            (
-                                "memory",
-                                memory_quantity(amounts.memory)
-                                if amounts.memory is not None
-                                else None,
-                            ),
-                        )
-                        if v is not None
-                    }
+                    entry.setdefault("resources", {})[kind] = amounts
         out[name] = entry
     if scenario.costs is not None and scenario.costs.storage is not None:
         storage = scenario.costs.storage

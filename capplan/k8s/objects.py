@@ -29,7 +29,8 @@ def memory_quantity(size: float) -> str:
     return str(whole)
 
 
-def _amounts(amounts: Any) -> dict[str, str] | None:
+def quantities(amounts: Any) -> dict[str, str] | None:
+    """Requests or limits as Kubernetes quantity strings, None when empty."""
     if amounts is None:
         return None
     out = {}
@@ -71,8 +72,8 @@ def deployment(
         image=c.image,
         ports=[k.V1ContainerPort(container_port=c.port, name="http")],
         resources=k.V1ResourceRequirements(
-            requests=_amounts(res.requests) if res else None,
-            limits=_amounts(res.limits) if res else None,
+            requests=quantities(res.requests) if res else None,
+            limits=quantities(res.limits) if res else None,
         ),
     )
     spread = [

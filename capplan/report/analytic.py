@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
-from capplan.report.text import percent
+from capplan.report.text import percent, scenario_table
 from capplan.scenario.units import format_duration
 
 
@@ -22,20 +21,16 @@ def render_analytic(results: list[dict[str, Any]]) -> RenderableType:
         "no percentiles, no confidence intervals. Run without --analytic for the reference figures.",
         style="bold yellow",
     )
-    table = Table(title="Mean latency (approximation)", title_justify="left")
-    table.add_column("")
-    for r in results:
-        table.add_column(r["scenario"], justify="right")
+    table = scenario_table("Mean latency (approximation)", results, justify="right")
     table.add_row(
         "load", *[f"{r['arrival_rate_rps']:.3g}/s (×{r['load_scale']:g})" for r in results]
     )
     table.add_row("all requests", *[_latency(r["latency_mean_s"]) for r in results])
     for name in results[0]["requests"]:
         table.add_row(name, *[_latency(r["requests"][name]["latency_mean_s"]) for r in results])
-    comps = Table(title="Components (approximation): utilization, mean wait", title_justify="left")
-    comps.add_column("component")
-    for r in results:
-        comps.add_column(r["scenario"], justify="right")
+    comps = scenario_table(
+        "Components (approximation): utilization, mean wait", results, "component", justify="right"
+    )
     for name in results[0]["components"]:
         cells = []
         for r in results:

@@ -11,10 +11,14 @@ from typing import Any
 from capplan.errors import OutputError
 
 
-def dumps(results: list[dict[str, Any]]) -> str:
-    """One result as itself, several as ``{"scenarios": [...]}``; same input, same bytes."""
-    payload: Any = results[0] if len(results) == 1 else {"scenarios": results}
+def to_json(payload: Any) -> str:
+    """The one JSON text form of every output: indented, no NaN, same input same bytes."""
     return json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def dumps(results: list[dict[str, Any]]) -> str:
+    """One result as itself, several as ``{"scenarios": [...]}``."""
+    return to_json(results[0] if len(results) == 1 else {"scenarios": results})
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -33,3 +37,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, results: list[dict[str, Any]]) -> None:
     write_text_atomic(path, dumps(results))
+
+
+def write_json_data(path: str | Path, payload: Any) -> None:
+    """Any JSON-ready payload, in the same form, atomically."""
+    write_text_atomic(path, to_json(payload))

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from capplan.report.text import count, percent
+from capplan.report.text import count, percent, scenario_table
 from capplan.scenario.units import format_duration
 
 BAR_WIDTH = 8
@@ -24,22 +24,16 @@ def _bar(util: float, highlight: bool, saturated: bool) -> Text:
     return text
 
 
-def _table(title: str, caption: str, results: list[dict[str, Any]], first: str) -> Table:
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    table.add_column(first)
-    for r in results:
-        table.add_column(r["scenario"])
-    return table
-
-
 def components_table(results: list[dict[str, Any]]) -> Table:
-    table = _table(
+    table = scenario_table(
         "Components",
-        "bar: utilization of the busiest resource (workers busy / capacity, a worker waiting on a "
-        "nested call counting as busy; quota or bandwidth used); cpu: CPU used / CPU requested; "
-        "wait: mean queueing delay; bold: the most loaded",
         results,
         "component",
+        caption=(
+            "bar: utilization of the busiest resource (workers busy / capacity, a worker waiting on a "
+            "nested call counting as busy; quota or bandwidth used); cpu: CPU used / CPU requested; "
+            "wait: mean queueing delay; bold: the most loaded"
+        ),
     )
     hottest = [
         max(r["components"], key=lambda n: r["components"][n]["utilization"]) for r in results
@@ -70,12 +64,14 @@ def llm_table(results: list[dict[str, Any]]) -> Table | None:
     names = _components_with(results, "tokens_per_min")
     if not names:
         return None
-    table = _table(
+    table = scenario_table(
         "LLM APIs",
-        "used / limit per minute; 429s and retries per minute; failed: calls that ran out of "
-        "attempts; cost at this load for a 730-hour month",
         results,
         "",
+        caption=(
+            "used / limit per minute; 429s and retries per minute; failed: calls that ran out of "
+            "attempts; cost at this load for a 730-hour month"
+        ),
     )
     rows: list[tuple[str, Any]] = [
         (
@@ -110,11 +106,13 @@ def link_table(results: list[dict[str, Any]]) -> Table | None:
     names = _components_with(results, "gb_per_month")
     if not names:
         return None
-    table = _table(
+    table = scenario_table(
         "Network links",
-        "utilization of the busier direction; traffic of both directions, background included",
         results,
         "",
+        caption=(
+            "utilization of the busier direction; traffic of both directions, background included"
+        ),
     )
     for name in names:
         for label, fmt in (
@@ -151,12 +149,14 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
     priced = [r for r in results if r.get("cost")]
     if not priced:
         return None
-    table = _table(
+    table = scenario_table(
         "Monthly cost (730-hour month), USD",
-        "computed, with the baseline given in the scenario in brackets; compute: nodes from "
-        "bin-packing every pod's requests; LLM and egress follow the simulated traffic",
         results,
         "",
+        caption=(
+            "computed, with the baseline given in the scenario in brackets; compute: nodes from "
+            "bin-packing every pod's requests; LLM and egress follow the simulated traffic"
+        ),
     )
 
     def money(x: float | None) -> str:

@@ -20,7 +20,7 @@ from capplan.report.resources import (
     link_table,
     llm_table,
 )
-from capplan.report.text import estimate, per_second, percent
+from capplan.report.text import estimate, per_second, percent, scenario_table
 from capplan.scenario.units import format_duration
 
 
@@ -33,16 +33,13 @@ def _load(result: dict[str, Any]) -> str:
 
 
 def summary_table(results: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="End-to-end latency",
+    table = scenario_table(
+        "End-to-end latency",
+        results,
         caption="successful requests; ± is the 95% CI half-width across replications; "
         "error counts are totals over all replications",
-        title_justify="left",
-        caption_justify="left",
+        justify="right",
     )
-    table.add_column("")
-    for r in results:
-        table.add_column(r["scenario"], justify="right")
     table.add_row("load", *[_load(r) for r in results])
     for key in ("mean", "p50", "p95", "p99"):
         table.add_row(
@@ -69,10 +66,9 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
 
 
 def requests_table(results: list[dict[str, Any]]) -> Table:
-    table = Table(title="Per request type: p95 latency, error rate", title_justify="left")
-    table.add_column("request")
-    for r in results:
-        table.add_column(r["scenario"], justify="right")
+    table = scenario_table(
+        "Per request type: p95 latency, error rate", results, "request", justify="right"
+    )
     for name in results[0]["requests"]:
         cells = []
         for r in results:
@@ -93,15 +89,13 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
     keys = list(dict.fromkeys((s["scope"], s["name"]) for r in results for s in r["slos"]))
     if not keys:
         return None
-    table = Table(
-        title="SLOs",
+    table = scenario_table(
+        "SLOs",
+        results,
+        "objective",
         caption="✓ met, ✗ missed; ? the 95% CI straddles the target",
-        title_justify="left",
-        caption_justify="left",
+        justify="right",
     )
-    table.add_column("objective")
-    for r in results:
-        table.add_column(r["scenario"], justify="right")
     for scope, name in keys:
         target = next(
             s["target"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 
 from capplan.scenario.units import format_duration
@@ -19,6 +20,21 @@ def estimate(
     if ci is not None:
         text.append(f" ±{fmt(max(ci[1] - value, value - ci[0]))}", style="dim")
     return text
+
+
+def scenario_table(
+    title: str,
+    results: list[dict[str, Any]],
+    first: str = "",
+    caption: str | None = None,
+    justify: str = "left",
+) -> Table:
+    """A table with a label column, then one column per scenario (side by side)."""
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table.add_column(first)
+    for r in results:
+        table.add_column(r["scenario"], justify=justify)  # type: ignore[arg-type]
+    return table
 
 
 def per_second(x: float) -> str:
