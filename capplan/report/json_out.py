@@ -28,10 +28,14 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
     except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)  # leave neither half a file nor a stray temporary
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
