@@ -18,6 +18,7 @@ FORBIDDEN = ["typer", "rich", "kubernetes", "locust", "click"]
         ("capplan.analytic", [*FORBIDDEN, "simpy"]),
         ("capplan.results", FORBIDDEN),
         ("capplan", FORBIDDEN),
+        ("capplan.emulate", [*FORBIDDEN, "gevent"]),
     ],
 )
 def test_module_does_not_load(module: str, forbidden: list[str]):

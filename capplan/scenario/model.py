@@ -191,6 +191,13 @@ class RequestType(Model):
     """Objectives for this request type alone."""
 
 
+def endpoint(name: str, rtype: RequestType) -> tuple[str, str]:
+    """HTTP method and path of a request type: its ``http``, else ``GET /<name>``."""
+    if rtype.http is None:
+        return "GET", f"/{name}"
+    return rtype.http.method, rtype.http.path
+
+
 class Scenario(Model):
     """A whole scenario: system, load and objectives."""
 

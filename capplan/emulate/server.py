@@ -1,0 +1,119 @@
+"""The twin behind an HTTP server (aiohttp): each request type at its method and path.
+
+Answers: 200 when the model completes the request; 504 when its timeout passes first (the
+model's work goes on, as a real server's would); 503 when a queue limit refuses it; 429
+when an LLM API refused every attempt; 500 for any other cause. The body is a small JSON
+object naming the request type and the outcome. ``GET /_capplan/health`` reports what
+the twin has done so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from capplan.emulate.twin import Twin
+from capplan.errors import CapplanError
+from capplan.scenario.model import Scenario, endpoint
+
+STATUS = {None: 200, "timeout": 504, "rejected": 503, "rate_limited": 429}
+HEALTH_PATH = "/_capplan/health"
+
+_TWIN: web.AppKey[Twin] = web.AppKey("twin", Twin)
+
+
+class EmulatorError(CapplanError):
+    """The emulator could not start (e.g. the port is taken)."""
+
+
+def _route_path(path: str) -> str:
+    """A scenario path as an aiohttp route: each ``{name}`` matches one path segment (named
+    by position, so that two paths differing only in names are seen to clash)."""
+    counter = iter(range(1_000_000))
+    return re.sub(r"\{[^}/]*\}", lambda _m: f"{{p{next(counter)}}}", path)
+
+
+def _handler(name: str, timeout: float | None) -> Callable[[web.Request], Any]:
+    async def handle(request: web.Request) -> web.Response:
+        if request.can_read_body:
+            await request.read()
+        twin = request.app[_TWIN]
+        done = twin.submit(name)
+        try:
+            cause = await (asyncio.wait_for(done, timeout) if timeout is not None else done)
+        except TimeoutError:
+            cause = "timeout"
+        body = {"request": name, "outcome": cause or "ok"}
+        return web.json_response(body, status=STATUS.get(cause, 500))
+
+    return handle
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response(request.app[_TWIN].status())
+
+
+def build_app(scenario: Scenario, seed: int | None = None) -> web.Application:
+    """The emulator as an aiohttp application; the twin starts with the app."""
+    app = web.Application()
+    seen: dict[tuple[str, str], str] = {}
+    for name, rtype in scenario.requests.items():
+        method, path = endpoint(name, rtype)
+        route = (method, _route_path(path))
+        if route in seen:
+            raise EmulatorError(
+                f"requests {seen[route]!r} and {name!r} share {method} {path}: "
+                "give each request type its own http path"
+            )
+        seen[route] = name
+        app.router.add_route(method, route[1], _handler(name, rtype.timeout))
+    app.router.add_get(HEALTH_PATH, _health)
+
+    async def start(app: web.Application) -> None:
+        app[_TWIN] = Twin(
+            scenario,
+            asyncio.get_running_loop(),
+            scenario.simulation.seed if seed is None else seed,
+        )
+
+    async def stop(app: web.Application) -> None:
+        app[_TWIN].close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app
+
+
+def serve(
+    scenario: Scenario,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    seed: int | None = None,
+    announce: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Serve the twin until SIGINT or SIGTERM; returns its final status."""
+    app = build_app(scenario, seed)
+    final: dict[str, Any] = {}
+
+    async def keep_status(app: web.Application) -> None:
+        final.update(app[_TWIN].status())
+
+    app.on_shutdown.append(keep_status)
+    listening = f"http://{host}:{port}"
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=lambda _banner: announce(listening),
+            access_log=None,
+            handle_signals=True,  # SIGINT and SIGTERM end the server cleanly
+            shutdown_timeout=1.0,
+        )
+    except OSError as exc:
+        raise EmulatorError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+    return final

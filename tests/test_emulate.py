@@ -1,0 +1,170 @@
+"""The live twin: the model's limits, answered in real time over HTTP.
+
+Times here are lower bounds the model guarantees (a request cannot be answered before its
+service times have passed), with loose upper bounds, so a busy machine cannot fail them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from capplan.emulate.server import EmulatorError, build_app
+from tests.conftest import scenario
+
+
+def limits_scenario() -> Any:
+    return scenario(
+        {
+            "workload": {"arrival_rate": "1/s", "mix": {"slow": 1, "tight": 1, "llm": 1}},
+            "requests": {
+                "slow": {"http": {"path": "/slow"}, "steps": [{"call": "app"}]},
+                "tight": {
+                    "timeout": "50ms",
+                    "http": {"path": "/tight/{id}"},
+                    "steps": [{"call": "app"}],
+                },
+                "llm": {
+                    "http": {"method": "POST", "path": "/llm"},
+                    "steps": [{"call": "gpt", "tokens": {"input": 10, "output": 10}}],
+                },
+            },
+            "components": {
+                "app": {
+                    "type": "service",
+                    "workers": 1,
+                    "queue_limit": 1,
+                    "service_time": "100ms",
+                },
+                "gpt": {
+                    "type": "llm_api",
+                    "latency": {"base": "20ms"},
+                    "rate_limit": {
+                        "requests_per_minute": 1,
+                        "tokens_per_minute": 1e6,
+                        "burst": {"requests": 1},
+                    },
+                    "retry": {"attempts": 1},
+                },
+            },
+        }
+    )
+
+
+async def _with_client(scn: Any, body: Any) -> Any:
+    async with TestClient(TestServer(build_app(scn))) as client:
+        return await body(client)
+
+
+def run(scn: Any, body: Any) -> Any:
+    return asyncio.run(_with_client(scn, body))
+
+
+async def _timed(client: TestClient, method: str, path: str) -> tuple[int, float]:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    async with client.request(method, path) as resp:
+        await resp.read()
+        return resp.status, loop.time() - t0
+
+
+def test_workers_are_a_real_concurrency_limit_and_the_queue_limit_refuses():
+    """One worker, 100 ms each, room for one waiting: of three at once, one is served at
+    100 ms, one waits for it and is served at 200 ms, the third is refused at once (503)."""
+
+    async def body(client: TestClient) -> list[tuple[int, float]]:
+        first = asyncio.create_task(_timed(client, "GET", "/slow"))
+        await asyncio.sleep(0.02)  # in this order: the first is in service before the others
+        second = asyncio.create_task(_timed(client, "GET", "/slow"))
+        await asyncio.sleep(0.02)
+        third = asyncio.create_task(_timed(client, "GET", "/slow"))
+        return list(await asyncio.gather(first, second, third))
+
+    (s1, t1), (s2, t2), (s3, t3) = run(limits_scenario(), body)
+    assert (s1, s2, s3) == (200, 200, 503)
+    assert 0.099 <= t1 < 0.6
+    assert 0.2 - 0.02 - 0.001 <= t2 < 0.8  # waited for the first (sent 20 ms after it)
+    assert t3 < t1  # refused at once, not after a service time
+
+
+def test_timeout_answers_504_while_the_model_keeps_working():
+    async def body(client: TestClient) -> tuple[int, float, dict[str, Any]]:
+        status, took = await _timed(client, "GET", "/tight/42")
+        async with client.get("/_capplan/health") as resp:
+            health = await resp.json()
+        return status, took, health
+
+    status, took, health = run(limits_scenario(), body)
+    assert status == 504
+    assert 0.049 <= took < 0.1 + 0.5  # at the timeout, before the 100 ms service ends
+    assert health["in_flight"] == 1  # the abandoned request still holds its worker
+
+
+def test_llm_quota_answers_429():
+    """One request a minute with a burst of one and a single attempt: the second call
+    within the minute is refused."""
+
+    async def body(client: TestClient) -> list[int]:
+        statuses = []
+        for _ in range(2):
+            async with client.post("/llm", json={}) as resp:
+                statuses.append(resp.status)
+        return statuses
+
+    assert run(limits_scenario(), body) == [200, 429]
+
+
+def test_unknown_path_is_404_and_health_counts_outcomes():
+    async def body(client: TestClient) -> tuple[int, dict[str, Any]]:
+        async with client.get("/nowhere") as resp:
+            missing = resp.status
+        await _timed(client, "GET", "/slow")
+        async with client.get("/_capplan/health") as resp:
+            return missing, await resp.json()
+
+    missing, health = run(limits_scenario(), body)
+    assert missing == 404
+    assert health["outcomes"]["slow"] == {"ok": 1}
+
+
+def test_an_idle_twin_sleeps():
+    """With nothing due, the twin sets no timer: the loop does not spin between requests."""
+
+    async def body(client: TestClient) -> tuple[int, int]:
+        from capplan.emulate import server
+
+        twin = client.server.app[server._TWIN]
+        ticks = [0]
+        tick = twin._tick
+
+        def counting() -> None:
+            ticks[0] += 1
+            tick()
+
+        twin._tick = counting  # type: ignore[method-assign]
+        await _timed(client, "GET", "/slow")
+        busy = ticks[0]
+        await asyncio.sleep(0.3)
+        return busy, ticks[0] - busy
+
+    busy, idle = run(limits_scenario(), body)
+    assert busy >= 1  # the service time was a timer
+    assert idle == 0
+
+
+def test_two_request_types_on_one_route_are_refused():
+    scn = scenario(
+        {
+            "workload": {"arrival_rate": "1/s", "mix": {"a": 1, "b": 1}},
+            "requests": {
+                "a": {"http": {"path": "/x/{id}"}, "steps": [{"call": "app"}]},
+                "b": {"http": {"path": "/x/{other}"}, "steps": [{"call": "app"}]},
+            },
+            "components": {"app": {"type": "service", "service_time": "1ms"}},
+        }
+    )
+    with pytest.raises(EmulatorError, match="share GET /x/"):
+        build_app(scn)
