@@ -18,6 +18,8 @@ FORBIDDEN = ["typer", "rich", "kubernetes", "locust", "click"]
         ("capplan.analytic", [*FORBIDDEN, "simpy"]),
         ("capplan.results", FORBIDDEN),
         ("capplan", FORBIDDEN),
+        # the load test runs Locust in subprocesses only: gevent would patch our sockets
+        ("capplan.loadtest", [*FORBIDDEN, "gevent"]),
         ("capplan.emulate", [*FORBIDDEN, "gevent"]),
     ],
 )

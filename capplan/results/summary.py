@@ -181,7 +181,7 @@ def _row(
     return row
 
 
-def _slo_rows(
+def slo_rows(
     slos: Slos, scope: str, latency: dict[str, Any], traffic: dict[str, Any], saturated: bool
 ) -> list[dict[str, Any]]:
     rows = []
@@ -241,11 +241,11 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         )
         requests[name] = {"latency_s": latency, **traffic, "saturated_by": through}
         if rtype.slos:
-            slos += _slo_rows(rtype.slos, name, latency, traffic, bool(through))
+            slos += slo_rows(rtype.slos, name, latency, traffic, bool(through))
     all_valid = all(not r["saturated_by"] for r in requests.values()) and not unfinished
     latency = _latency([r.latency for r in records], all_valid)
     traffic = _traffic([list(r.types.values()) for r in records], window)
-    slos = _slo_rows(scenario.slos, "all", latency, traffic, not all_valid) + slos
+    slos = slo_rows(scenario.slos, "all", latency, traffic, not all_valid) + slos
     sojourn = sum(t.sojourn_sum_s for r in records for t in r.types.values())
     result = {
         "scenario": scenario.name,

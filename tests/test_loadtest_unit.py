@@ -1,0 +1,170 @@
+"""The load test's parts that need no Locust: the locustfile, the measurement, the
+comparison."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capplan.loadtest.compare import compare, measured_slos
+from capplan.loadtest.locustfile import plan, render
+from capplan.loadtest.measure import MeasurementError, Record, measure, read_records
+from capplan.scenario import load_scenario
+from tests.conftest import scenario
+
+REFERENCE = sorted(Path("scenarios").glob("*.yaml"))
+
+
+def _config(text: str) -> dict:
+    """The CONFIG the generated file runs on, read from its syntax tree."""
+    tree = ast.parse(text)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CONFIG":
+            call = node.value
+            assert isinstance(call, ast.Call)
+            return json.loads(ast.literal_eval(call.args[0]))
+    raise AssertionError("no CONFIG in the locustfile")
+
+
+@pytest.mark.parametrize("path", REFERENCE, ids=lambda p: p.stem)
+def test_reference_locustfiles_are_python_and_carry_the_mix(path: Path):
+    s = load_scenario(path)
+    text = render(plan(s, 60.0, generators=1))
+    compile(text, str(path), "exec")
+    cfg = _config(text)
+    mix = {r["name"]: r["weight"] for r in cfg["requests"]}
+    assert mix == pytest.approx(s.mix())
+    assert cfg["open"] is True
+    assert cfg["rate_rps"] == pytest.approx(s.arrival_rate)
+    routes = {r["name"]: (r["method"], r["path"]) for r in cfg["requests"]}
+    assert routes["lead_lookup"] == ("GET", "/api/v1/leads/{id}")
+    assert {r["name"]: r["timeout_s"] for r in cfg["requests"]} == {
+        n: t.timeout for n, t in s.requests.items()
+    }
+    assert "import capplan" not in text  # workers elsewhere need Locust only
+
+
+def test_closed_workload_locustfile_has_users_and_think_times():
+    s = scenario(
+        {
+            "workload": {
+                "users": 7,
+                "think_time": {"distribution": "exponential", "mean": "2s"},
+            },
+            "requests": {"r": {"steps": [{"call": "app"}]}},
+            "components": {"app": {"type": "service", "service_time": "10ms"}},
+        }
+    )
+    cfg = _config(render(plan(s, 30.0, generators=3)))
+    assert cfg["open"] is False and cfg["users"] == 7
+    assert cfg["requests"][0]["method"] == "GET" and cfg["requests"][0]["path"] == "/r"
+    think = np.array(cfg["think_time_s"])
+    assert think.size == 4096
+    # the mean of 4,096 exponential draws is within 5% of 2 s (4 standard errors)
+    assert think.mean() == pytest.approx(2.0, rel=0.0625)
+
+
+def _records(latencies: list[float], start: float = 1000.0, gap: float = 0.1) -> list[Record]:
+    return [
+        Record(start + i * gap, start + i * gap, "r", x, 200, "ok") for i, x in enumerate(latencies)
+    ]
+
+
+def test_measure_uses_the_window_and_the_simulations_percentile_definition():
+    lat = [float(i) for i in range(1, 1001)]  # 1..1000 s, one every 0.1 s over 100 s
+    m = measure(_records(lat), duration_s=100.0, warmup_s=10.0, open_workload=True)
+    kept = np.array(lat[100:])  # scheduled at or after 10 s
+    assert m["requests"] == 900
+    assert m["latency_s"]["mean"] == pytest.approx(kept.mean())
+    # the smallest value with at least 95% of the 900 (855 of them) at or below it
+    assert m["latency_s"]["p95"] == 955.0
+    assert m["offered_rps"] == pytest.approx(10.0)
+    assert m["throughput_rps"] == pytest.approx(10.0)
+    assert m["error_rate"] == 0.0
+    lo, hi = m["error_rate_ci95"]
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 900))
+    # a trend makes batches differ: the interval is honest about it
+    lo, hi = m["latency_s"]["ci95"]["mean"]
+    assert lo < kept.mean() < hi
+
+
+def test_measure_counts_failures_drops_and_lateness():
+    recs = _records([0.1] * 200)
+    recs[50] = Record(recs[50].scheduled, None, "r", None, 0, "dropped")
+    recs[60] = Record(recs[60].scheduled, recs[60].sent, "r", 2.0, 504, "timeout")
+    recs[70] = Record(recs[70].scheduled, recs[70].scheduled + 0.5, "r", 0.1, 200, "ok")
+    m = measure(recs, duration_s=20.0, warmup_s=0.0, open_workload=True)
+    assert m["dropped"] == 1
+    assert m["errors"] == {"dropped": 1, "timeout": 1}
+    assert m["error_rate"] == pytest.approx(2 / 200)
+    assert m["achieved_rps"] == pytest.approx(199 / 20)
+    assert m["late_fraction"] == pytest.approx(1 / 199)
+    assert m["latency_s"]["mean"] == pytest.approx(0.1)  # failures are not in the latency
+
+
+def test_tail_percentiles_of_few_requests_have_no_interval():
+    m = measure(_records([0.1 + 0.001 * i for i in range(300)]), 30.0, 0.0, True)
+    ci = m["latency_s"]["ci95"]
+    assert ci["mean"] is not None and ci["p50"] is not None
+    assert ci["p95"] is None and ci["p99"] is None  # 300 requests: 30 per batch
+
+
+def test_measure_without_records_after_warmup_is_an_error():
+    with pytest.raises(MeasurementError, match="warm-up"):
+        measure(_records([0.1] * 5, gap=0.1), duration_s=60.0, warmup_s=30.0, open_workload=True)
+
+
+def test_read_records_skips_a_torn_last_line(tmp_path: Path):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('[1.0, 1.0, "r", 0.1, 200, "ok"]\n[2.0, 2.0, "r", 0.')
+    assert read_records(path) == [Record(1.0, 1.0, "r", 0.1, 200, "ok")]
+
+
+def _group(mean: float, half: float | None) -> dict:
+    ci = [mean - half, mean + half] if half is not None else None
+    lat = {k: mean for k in ("mean", "p50", "p95", "p99")}
+    lat["ci95"] = {k: ci for k in ("mean", "p50", "p95", "p99")}
+    return {
+        "latency_s": lat,
+        "throughput_rps": 10.0,
+        "throughput_rps_ci95": [9.0, 11.0],
+        "error_rate": 0.0,
+        "error_rate_ci95": [0.0, 0.01],
+    }
+
+
+@pytest.mark.parametrize(
+    ("measured", "half", "flagged"),
+    [
+        (1.04, 0.03, False),  # 0.04 < hypot(0.03, 0.03) = 0.042
+        (1.05, 0.03, True),  # 0.05 > 0.042
+        (1.50, None, None),  # no measured interval: nothing can be said
+    ],
+)
+def test_a_difference_is_flagged_beyond_both_intervals(measured, half, flagged):
+    predicted = {**_group(1.0, 0.03), "requests": {}}
+    rows = compare(predicted, {**_group(measured, half), "by_type": {}})
+    mean = next(r for r in rows if r["metric"] == "latency mean")
+    assert mean["relative"] == pytest.approx(measured - 1.0)
+    assert mean["flagged"] is flagged
+
+
+def test_measured_slos_use_the_scenarios_objectives():
+    s = scenario(
+        {
+            "workload": {"arrival_rate": "1/s"},
+            "slos": {"latency_p95": "500ms", "error_rate": "1%", "max_utilization": "80%"},
+            "requests": {"r": {"steps": [{"call": "app"}]}},
+            "components": {"app": {"type": "service", "service_time": "10ms"}},
+        }
+    )
+    m = {**_group(0.6, 0.05), "by_type": {}}
+    rows = measured_slos(s, m)
+    assert [(r["name"], r["passed"]) for r in rows] == [
+        ("latency_p95", False),
+        ("error_rate", True),
+    ]  # utilization is not something a load generator measures
