@@ -41,6 +41,8 @@ ALL = [
     "headroom",
     "size",
     "render-manifests",
+    "emulate",
+    "loadtest",
     "validate",
     "schema",
 ]

@@ -21,6 +21,7 @@ FORBIDDEN = ["typer", "rich", "kubernetes", "locust", "click"]
         # the load test runs Locust in subprocesses only: gevent would patch our sockets
         ("capplan.loadtest", [*FORBIDDEN, "gevent"]),
         ("capplan.emulate", [*FORBIDDEN, "gevent"]),
+        ("capplan.cli", ["locust", "gevent", "kubernetes"]),
     ],
 )
 def test_module_does_not_load(module: str, forbidden: list[str]):

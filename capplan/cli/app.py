@@ -20,6 +20,7 @@ from capplan import __version__
 from capplan.errors import CapplanError, ScenarioError
 
 if TYPE_CHECKING:
+    from capplan.gate import Verdict
     from capplan.scenario import Scenario
 
 app = typer.Typer(
@@ -202,12 +203,21 @@ def gate(
 
         capplan gate scenarios/*.yaml --junit gate.xml --markdown gate.md
     """
-    from capplan.gate import evaluate, exit_code, json_report
+    from capplan.gate import evaluate
+
+    verdicts = evaluate(_simulate_all(_load_all(files, scale, seed, replications), jobs, progress))
+    raise typer.Exit(judge(verdicts, junit, markdown, json_path))
+
+
+def judge(
+    verdicts: list[Verdict], junit: Path | None, markdown: Path | None, json_path: Path | None
+) -> int:
+    """Write the gate reports asked for, print one line per verdict; the exit code."""
+    from capplan.gate import exit_code, json_report
     from capplan.gate import junit as junit_xml
     from capplan.gate import markdown as markdown_text
     from capplan.report.json_out import write_text_atomic
 
-    verdicts = evaluate(_simulate_all(_load_all(files, scale, seed, replications), jobs, progress))
     for path, render in ((junit, junit_xml), (markdown, markdown_text), (json_path, json_report)):
         if path is not None:
             write_text_atomic(path, render(verdicts))
@@ -219,7 +229,7 @@ def gate(
     code = exit_code(verdicts)
     summary = {0: "all SLOs hold", 1: "an SLO is violated", 3: "inconclusive"}[code]
     out.print(f"gate: {summary} (exit {code})", markup=False)
-    raise typer.Exit(code)
+    return code
 
 
 @app.command()
