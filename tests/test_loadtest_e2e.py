@@ -149,6 +149,28 @@ def test_gate_fails_an_slo_the_emulator_cannot_meet(
     assert "<failure" in junit.read_text()
 
 
+def test_closed_users_follow_the_response_time_law(emulator: str, tmp_path: Path):
+    """Eight users with 200 ms think time against the same twin: throughput and response
+    time obey the interactive response-time law X = N / (R + Z), whatever the queueing,
+    within 10% (a 20 s run; the law holds exactly over a whole run, the rest is the window's
+    edges)."""
+    path = tmp_path / "closed.yaml"
+    closed = MM4.replace("P95_SLO", "1s").replace(
+        "workload: {arrival_rate: 40/s}",
+        "workload: {users: 8, think_time: {distribution: exponential, mean: 200ms}}",
+    )
+    path.write_text(closed)
+    out = tmp_path / "closed.json"
+    code, _, stderr = _loadtest(
+        path, emulator, "--duration", "20s", "--no-predict", "--json", str(out)
+    )
+    assert code == 0, stderr
+    m = json.loads(out.read_text())["measured"]
+    assert m["offered_rps"] is None  # a closed workload's rate follows from the system
+    law = 8 / (m["latency_s"]["mean"] + 0.2)
+    assert m["throughput_rps"] == pytest.approx(law, rel=0.10)
+
+
 def _processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
