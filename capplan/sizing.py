@@ -1,16 +1,20 @@
 """Sizing: the fewest replicas of each service that keep every SLO and keep utilization
-under the autoscaling target, at the projected load, confirmed by simulation.
+under the autoscaling target, at the projected load, confirmed by simulation; and what
+the rest of the system needs for that.
 
 Each round starts from the utilization law on the instant analytic model (deterministic,
 so more load never yields fewer replicas), then simulates the candidate. Where the
 simulation shows a service's workers or CPU above its target, or an SLO missed with a
 service holding the largest share of the slowest requests' time, that service gets a
 floor it never drops below. The search stops when a round changes nothing and every SLO
-holds, or when what breaks is not a service (a saturated database, link or provider
-quota): sizing services cannot fix that, and the result says which it is.
+holds.
 
-Replicas are the decision; workers per replica, databases, links and quotas are taken as
-given.
+Replicas of services are what an autoscaler changes. The rest is provisioned, and sizing
+raises it only when it runs above its target (the scenario's ``max_utilization`` for it,
+at most 70%): a link to the next standard bandwidth, an LLM API's quotas to what a
+provider tier must allow, a database's shards, a cache's replicas. These changes are
+listed apart, as decisions to make (a bigger link, a quota request, a resharding), not
+settings to apply. Workers per replica are taken as given.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from typing import Any
 
 from capplan.api import simulate
 from capplan.errors import SimulationError
-from capplan.scenario.components import Autoscaling, ServiceComponent
+from capplan.scenario.components import (
+    Autoscaling,
+    CacheComponent,
+    DatabaseComponent,
+    ServiceComponent,
+)
+from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.model import Scenario
 
 DEFAULT_TARGET = 0.7
@@ -30,6 +40,10 @@ HPA_MARGIN = 1.25
 CPU_BUFFER = 0.15
 """CPU request = mean CPU use per replica × (1 + this), VPA's customary margin; the model
 gives mean CPU use, not a time series, so no usage percentile is available."""
+
+
+BANDWIDTHS_BPS = (1e9, 2.5e9, 5e9, 10e9, 25e9, 40e9, 50e9, 100e9, 200e9, 400e9)
+"""Link speeds as they are sold; sizing picks the next one that keeps the target."""
 
 
 def _services(s: Scenario) -> dict[str, ServiceComponent]:
@@ -57,6 +71,82 @@ def _cpu_load(c: ServiceComponent, arrival_rps: float, replicas: int) -> float |
     if c.cpu_per_request is None or not request:
         return None
     return arrival_rps * c.cpu_per_request / (replicas * request)
+
+
+def _infra_target(s: Scenario, name: str) -> float:
+    limits = s.slos.max_utilization
+    slo = limits.get(name) if isinstance(limits, dict) else limits
+    return min(DEFAULT_TARGET, slo) if slo is not None else DEFAULT_TARGET
+
+
+def _round_up(x: float) -> float:
+    """Up to two significant digits: quotas are asked for in round numbers."""
+    step = 10 ** max(0, math.floor(math.log10(x)) - 1)
+    return float(math.ceil(x / step - 1e-9) * step)
+
+
+def _gbps(bps: float) -> str:
+    return f"{bps / 1e9:g} Gbps"
+
+
+def _infrastructure(
+    s: Scenario, result: dict[str, Any], services: dict[str, ServiceComponent]
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Provisioned components above their target: the changed component and a report row."""
+    changes: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for name, c in s.components.items():
+        if name in services:
+            continue
+        m = result["components"][name]
+        target = _infra_target(s, name)
+        load = max(
+            m["utilization"],
+            m["offered_load"] if m["saturated"] else 0.0,
+            m.get("quota_demand", 0.0),
+        )
+        if load <= target:
+            continue
+        factor = load / target
+        above = f"above the {target * 100:.0f}% target"
+        if isinstance(c, LinkComponent):
+            need = c.bandwidth * factor
+            bw = next((b for b in BANDWIDTHS_BPS if b >= need and b > c.bandwidth), None)
+            bw = bw or math.ceil(need / 100e9) * 100e9
+            new: Any = c.model_copy(update={"bandwidth": bw})
+            row = {"setting": "bandwidth", "today": _gbps(c.bandwidth), "sized": _gbps(bw)}
+            row["reason"] = f"{load * 100:.0f}% of the link, {above}: a faster link"
+        elif isinstance(c, LlmApiComponent):
+            rl = c.rate_limit
+            quota = rl.model_copy(
+                update={
+                    "requests_per_minute": _round_up(rl.requests_per_minute * factor),
+                    "tokens_per_minute": _round_up(rl.tokens_per_minute * factor),
+                }
+            )
+            new = c.model_copy(update={"rate_limit": quota})
+            row = {
+                "setting": "rate_limit",
+                "today": f"{rl.requests_per_minute:,.0f} rpm, {rl.tokens_per_minute:,.0f} tpm",
+                "sized": f"{quota.requests_per_minute:,.0f} rpm, {quota.tokens_per_minute:,.0f} tpm",
+                "reason": (
+                    f"calls ask for {load * 100:.0f}% of today's quota, {above}: "
+                    "a provider tier with at least these limits"
+                ),
+            }
+        elif isinstance(c, DatabaseComponent):
+            shards = math.ceil(c.shards * factor - 1e-9)
+            new = c.model_copy(update={"shards": shards})
+            row = {"setting": "shards", "today": str(c.shards), "sized": str(shards)}
+            row["reason"] = f"{load * 100:.0f}% busy, {above}: more shards, so resharding"
+        elif isinstance(c, CacheComponent):
+            replicas = math.ceil(c.replicas * factor - 1e-9)
+            new = c.model_copy(update={"replicas": replicas})
+            row = {"setting": "replicas", "today": str(c.replicas), "sized": str(replicas)}
+            row["reason"] = f"{load * 100:.0f}% busy, {above}: more cache nodes"
+        else:  # pragma: no cover - every component type is handled above
+            continue
+        changes[name] = (new, {"component": name, "type": c.type, **row})
+    return changes
 
 
 def _analytic_need(s: Scenario) -> dict[str, int]:
@@ -94,6 +184,7 @@ def size(
     replicas = dict(today)
     floors: dict[str, int] = {}
     reasons: dict[str, str] = {}
+    infra: dict[str, dict[str, Any]] = {}
     unmet = None
     result: dict[str, Any] = {}
     for round_ in range(1, max_rounds + 1):
@@ -105,12 +196,15 @@ def size(
         result = simulate(candidate, jobs=jobs)
         if progress:
             progress(round_, replicas)
-        blocked = [
-            n for n, c in result["components"].items() if c["saturated"] and n not in services
-        ]
-        if blocked:
-            unmet = f"{', '.join(blocked)} saturated: sizing services cannot fix it"
-            break
+        changes = _infrastructure(candidate, result, services)
+        if changes:
+            provisioned = dict(s.components)
+            for name, (component, change) in changes.items():
+                provisioned[name] = component
+                first = infra.get(name, change)
+                infra[name] = {**change, "today": first["today"]}
+            s = s.model_copy(update={"components": provisioned})
+            continue
         raised = False
         for name, c in services.items():
             m = result["components"][name]
@@ -135,9 +229,12 @@ def size(
         share = result["components"][culprit]["latency_share_p95"]
         failing = ", ".join(sorted({r["name"] for r in result["slos"] if not r["passed"]}))
         if share < 0.05:
-            binding = result["constraints"][0] if result["constraints"] else None
-            where = f"{binding['component']} {binding['resource']}" if binding else "no service"
-            unmet = f"{failing} missed while no service holds much of the slowest requests' time (binding: {where})"
+            measured = result["components"]
+            top = max(measured, key=lambda n: measured[n]["latency_share_p95"])
+            unmet = (
+                f"{failing} missed while no service holds much of the slowest requests' "
+                f"time ({top} holds {measured[top]['latency_share_p95'] * 100:.0f}% of it)"
+            )
             break
         floors[culprit] = max(
             floors.get(culprit, 1), replicas[culprit] + max(1, math.ceil(replicas[culprit] * 0.25))
@@ -202,6 +299,7 @@ def size(
         "scenario": s.name,
         "load_scale": s.load_scale,
         "components": rows,
+        "infrastructure": list(infra.values()),
         "slos_met": unmet is None and all(r["passed"] for r in result["slos"]),
         "unmet": unmet,
         "result": result,
@@ -224,5 +322,9 @@ def sized_yaml(sizing: dict[str, Any]) -> str:
     for row in sizing["components"]:
         lines.append(
             f"# {row['component']}: {row['replicas_today']} -> {row['replicas']} replicas ({row['reason']})"
+        )
+    for row in sizing["infrastructure"]:
+        lines.append(
+            f"# {row['component']}: {row['setting']} {row['today']} -> {row['sized']} ({row['reason']})"
         )
     return "\n".join(lines) + "\n" + yaml.safe_dump(data, sort_keys=False)

@@ -54,34 +54,68 @@ def test_utilization_law_sets_the_count():
     assert "1 would put it at" in row["reason"]
 
 
-def test_the_sized_plan_passes_its_slos_when_simulated(tmp_path):
-    s = load_scenario(ROOT / "scenarios" / "10x-planned.yaml")
-    result = size(s)
+def _sized_passes(result: dict, tmp_path: Path) -> dict:
+    """Write the sized scenario, load it back as a user would, simulate it: every SLO holds."""
     assert result["slos_met"] and result["unmet"] is None
     path = tmp_path / "sized.yaml"
     path.write_text(sized_yaml(result))
     again = simulate(load_scenario(path))
-    assert all(row["passed"] for row in again["slos"])
+    assert all(row["passed"] for row in again["slos"]), [
+        r for r in again["slos"] if not r["passed"]
+    ]
     for row in result["components"]:
         assert again["components"][row["component"]]["utilization"] <= 0.7 + 0.02
+    return again
+
+
+def test_the_sized_plan_passes_its_slos_when_simulated(tmp_path):
+    result = size(load_scenario(ROOT / "scenarios" / "10x-planned.yaml"))
+    assert result["infrastructure"] == []  # the plan already provisions enough
+    _sized_passes(result, tmp_path)
+
+
+def test_the_sized_10x_scenario_passes_its_slos_when_simulated(tmp_path):
+    """The unchanged system at 10x saturates its 1 Gbps link and asks six times its
+    OpenAI quota: sizing raises those too, apart from the service replicas, and the
+    sized scenario meets every SLO."""
+    result = size(load_scenario(ROOT / "scenarios" / "10x.yaml"))
+    infra = {row["component"]: row for row in result["infrastructure"]}
+    assert infra["network"]["today"] == "1 Gbps"
+    assert float(infra["network"]["sized"].split()[0]) >= 5  # 320% of 1 Gbps at 70%
+    assert "tpm" in infra["openai"]["sized"]
+    again = _sized_passes(result, tmp_path)
+    for name, row in infra.items():
+        assert again["components"][name]["utilization"] <= 0.7 + 0.02, row
+        assert again["components"][name].get("quota_demand", 0.0) <= 0.7 + 0.02
 
 
 def test_sizing_names_what_it_cannot_fix(tmp_path):
-    """The unchanged system at 10x saturates its 1 Gbps network: more service replicas
-    cannot help, and the command says so with exit code 1."""
+    """A p95 target below what the LLM itself takes: no replica, link or quota helps, and
+    the command says so with exit code 1."""
+    path = tmp_path / "slow-llm.yaml"
+    path.write_text(
+        """\
+capplan: 1
+name: slow-llm
+simulation: {duration: 300s, warmup: 30s, replications: 2}
+workload: {arrival_rate: 1/s}
+slos: {latency_p95: 1s}
+requests:
+  ask: {steps: [{call: app, steps: [{call: gpt, tokens: {input: 10, output: 10}}]}]}
+components:
+  app: {type: service, workers: 8, service_time: 10ms}
+  gpt:
+    type: llm_api
+    rate_limit: {requests_per_minute: 1000, tokens_per_minute: 1000000}
+    latency: {base: 2s}
+"""
+    )
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "capplan",
-            "size",
-            str(ROOT / "scenarios" / "10x.yaml"),
-            "--out",
-            str(tmp_path / "s.yaml"),
-        ],
+        [sys.executable, "-m", "capplan", "size", str(path), "--out", str(tmp_path / "s.yaml")],
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 1
-    assert "network saturated: sizing services cannot fix it" in proc.stdout
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "latency_p95 missed while no service holds much" in proc.stdout
+    assert "(gpt holds" in proc.stdout
     load_scenario(tmp_path / "s.yaml")  # still a valid scenario

@@ -283,12 +283,13 @@ def size(
 ) -> None:
     """Find the fewest replicas of each service that keep every SLO and every utilization
     under the autoscaling target at the projected load, confirmed by simulation, and write
-    the sized scenario. Exit code 1 when no service sizing meets the SLOs (the cause is
-    named: a saturated database, link or provider quota is not a service to scale).
+    the sized scenario. Links, LLM quotas, database shards and cache nodes running above
+    their target are raised too and listed apart (they are provisioned, not autoscaled).
+    Exit code 1 when no sizing meets the SLOs; the cause is named.
 
     Example:
 
-        capplan size scenarios/10x-planned.yaml --out 10x-sized.yaml
+        capplan size scenarios/10x.yaml --out 10x-sized.yaml
     """
     from rich.table import Table
 
@@ -324,6 +325,18 @@ def size(
         "use, not a usage percentile); HPA max: sized + 25%; HPA min: what today's load needs.",
         style="dim",
     )
+    if result["infrastructure"]:
+        infra = Table(
+            title="Also needed (provisioned, not autoscaled)",
+            title_justify="left",
+        )
+        for col in ("component", "setting", "today", "sized", "why"):
+            infra.add_column(col)
+        for row in result["infrastructure"]:
+            infra.add_row(
+                row["component"], row["setting"], row["today"], row["sized"], row["reason"]
+            )
+        console.print(infra)
     path = out if out is not None else Path(f"{scenario.name}-sized.yaml")
     write_text_atomic(path, sized_yaml(result))
     typer.echo(f"wrote {path}")
