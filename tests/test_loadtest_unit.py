@@ -168,3 +168,43 @@ def test_measured_slos_use_the_scenarios_objectives():
         ("latency_p95", False),
         ("error_rate", True),
     ]  # utilization is not something a load generator measures
+
+
+def _fake_locust(records: list[list], interrupted: bool):
+    """A stand-in for the Locust run: writes the given records, reports how it ended."""
+    from capplan.loadtest.locust_proc import Outcome
+
+    def run(plan, host, files, **_kw):
+        files.samples.write_text("".join(json.dumps(r) + "\n" for r in records))
+        return Outcome(interrupted, 0, False, "")
+
+    return run
+
+
+def _one_type() -> object:
+    return scenario(
+        {
+            "workload": {"arrival_rate": "10/s"},
+            "requests": {"r": {"steps": [{"call": "app"}]}},
+            "components": {"app": {"type": "service", "service_time": "10ms"}},
+        }
+    )
+
+
+def test_an_interrupted_test_keeps_its_measurement_without_a_prediction(monkeypatch):
+    import capplan.loadtest as lt
+
+    rows = [[1000 + i * 0.1, 1000 + i * 0.1, "r", 0.01, 200, "ok"] for i in range(100)]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=True))
+    result = lt.loadtest(_one_type(), "http://127.0.0.1:9", duration_s=60.0)
+    assert result["interrupted"] is True and result["predicted"] is None
+    assert result["measured"]["window_s"] == pytest.approx(9.9 * 0.9)  # what ran, less 10%
+
+
+def test_an_interrupt_before_anything_was_measured_is_just_an_interrupt(monkeypatch):
+    import capplan.loadtest as lt
+
+    rows = [[1000.0, 1000.0, "r", 0.01, 200, "ok"]]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=True))
+    with pytest.raises(KeyboardInterrupt):
+        lt.loadtest(_one_type(), "http://127.0.0.1:9", duration_s=60.0)

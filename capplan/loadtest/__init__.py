@@ -118,16 +118,19 @@ def loadtest(
             progress=progress,
         )
         records = read_records(files.samples)
+        span = max((r.scheduled for r in records), default=0.0) - min(
+            (r.scheduled for r in records), default=0.0
+        )
+        if outcome.interrupted and span <= 0:
+            raise KeyboardInterrupt  # stopped before anything could be measured
         if not records:
-            if outcome.interrupted:
-                raise KeyboardInterrupt
             raise LoadTestError(
                 f"Locust recorded no requests against {host}; the end of its log:\n"
                 + outcome.log_tail
             )
         ran = duration_s
         if outcome.interrupted:
-            ran = max(r.scheduled for r in records) - min(r.scheduled for r in records)
+            ran = span
             warmup = min(warmup, ran / 10)
         measured = measure(records, ran, warmup, scenario.workload.is_open)
         measured["locust"] = read_locust_csv(files.csv_prefix)
