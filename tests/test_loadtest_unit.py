@@ -208,3 +208,18 @@ def test_an_interrupt_before_anything_was_measured_is_just_an_interrupt(monkeypa
     monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=True))
     with pytest.raises(KeyboardInterrupt):
         lt.loadtest(_one_type(), "http://127.0.0.1:9", duration_s=60.0)
+
+
+def test_locust_csv_placeholders_are_null_not_nan(tmp_path: Path):
+    """Locust writes N/A for percentiles it has no requests for; JSON has no NaN."""
+    from capplan.loadtest.measure import read_locust_csv
+
+    (tmp_path / "locust_stats.csv").write_text(
+        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+        "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+        "50%,95%,99%\n"
+        ",Aggregated,0,0,0,0.0,0,0,0.0,0.0,0.0,N/A,N/A,N/A\n"
+    )
+    stats = read_locust_csv(tmp_path / "locust")["Aggregated"]
+    assert stats["requests"] == 0 and stats["p95_ms"] is None
+    json.dumps(stats, allow_nan=False)

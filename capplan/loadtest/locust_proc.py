@@ -98,22 +98,33 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
+class _Flag:
+    """Set from a signal handler: a plain attribute, no lock that the interrupted code
+    might be holding."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def set(self, _sig: int = 0, _frame: FrameType | None = None) -> None:
+        self.raised = True
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM to capplan stops the test like Ctrl-C does (results kept, Locust stopped)."""
-
-    def handler(_sig: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
+def _stop_requests() -> Iterator[_Flag]:
+    """Ctrl-C (SIGINT) and SIGTERM raise a flag instead of an exception: an exception
+    thrown into arbitrary code can leave a subprocess's wait lock held (Popen.poll), after
+    which waiting for Locust to exit would hang."""
+    stop = _Flag()
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, stop.set) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals alone
-        yield
+        yield stop
         return
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class _Counter:
@@ -226,7 +237,7 @@ def run_locust(
     interrupted = False
     counter = _Counter(files.samples)
     try:
-        with _sigterm_as_interrupt():
+        with _stop_requests() as stop:
             try:
                 spawn = _spawner(env, log)
                 procs.append(spawn(master))
@@ -242,7 +253,7 @@ def run_locust(
                 procs += [spawn(worker_cmd) for _ in range(workers)]
                 started = time.monotonic()
                 limit = STARTUP_S + run_time
-                while procs[0].poll() is None:
+                while not stop.raised and procs[0].poll() is None:
                     elapsed = time.monotonic() - started
                     if elapsed > limit:
                         break
@@ -250,9 +261,8 @@ def run_locust(
                     if progress is not None:
                         progress(elapsed, counter.records, counter.failed)
                     time.sleep(0.5)
-            except KeyboardInterrupt:
-                interrupted = True
             finally:
+                interrupted = stop.raised
                 _stop(procs)
     finally:
         log.close()

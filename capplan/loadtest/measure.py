@@ -208,7 +208,7 @@ def generator_warnings(measured: dict[str, Any], cpu_bound: bool) -> list[str]:
     return out
 
 
-def read_locust_csv(prefix: Path) -> dict[str, dict[str, float]]:
+def read_locust_csv(prefix: Path) -> dict[str, dict[str, float | None]]:
     """Locust's own per-name statistics (``<prefix>_stats.csv``), for a cross-check.
 
     Locust rounds response times into buckets (two significant digits) for its
@@ -224,11 +224,13 @@ def read_locust_csv(prefix: Path) -> dict[str, dict[str, float]]:
         for row in csv.DictReader(f):
             name = row.get("Name") or "Aggregated"
 
-            def num(key: str, row: dict[str, str] = row) -> float:
+            def num(key: str, row: dict[str, str] = row) -> float | None:
+                # Locust writes "N/A" for a percentile with no requests behind it
                 try:
-                    return float(row.get(key) or "nan")
+                    value = float(row.get(key) or "nan")
                 except ValueError:
-                    return math.nan
+                    return None
+                return value if math.isfinite(value) else None
 
             out[name] = {
                 "requests": num("Request Count"),

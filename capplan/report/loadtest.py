@@ -116,12 +116,16 @@ def load_line(result: dict[str, Any]) -> str:
 
 def locust_line(result: dict[str, Any]) -> str | None:
     agg = result["measured"].get("locust", {}).get("Aggregated")
-    if not agg:
+    if not agg or agg["requests"] is None:
         return None
+
+    def ms(key: str) -> str:
+        return "n/a" if agg[key] is None else f"{agg[key]:.0f}ms"
+
     return (
         f"Locust's own statistics (whole run, warm-up included, percentiles in rounded "
-        f"buckets): {agg['requests']:,.0f} requests, {agg['failures']:,.0f} failures, "
-        f"mean {agg['mean_ms']:.1f}ms, p95 {agg['p95_ms']:.0f}ms, p99 {agg['p99_ms']:.0f}ms"
+        f"buckets): {agg['requests']:,.0f} requests, {agg['failures'] or 0:,.0f} failures, "
+        f"mean {ms('mean_ms')}, p95 {ms('p95_ms')}, p99 {ms('p99_ms')}"
     )
 
 
