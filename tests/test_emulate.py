@@ -156,15 +156,34 @@ def test_an_idle_twin_sleeps():
 
 
 def test_two_request_types_on_one_route_are_refused():
+    """The emulator's own check, for scenarios built in code without validation."""
     scn = scenario(
         {
             "workload": {"arrival_rate": "1/s", "mix": {"a": 1, "b": 1}},
             "requests": {
                 "a": {"http": {"path": "/x/{id}"}, "steps": [{"call": "app"}]},
-                "b": {"http": {"path": "/x/{other}"}, "steps": [{"call": "app"}]},
+                "b": {"http": {"path": "/y/{other}"}, "steps": [{"call": "app"}]},
             },
             "components": {"app": {"type": "service", "service_time": "1ms"}},
         }
     )
+    clash = scn.requests["b"].model_copy(update={"http": scn.requests["a"].http})
+    scn = scn.model_copy(update={"requests": {**scn.requests, "b": clash}})
     with pytest.raises(EmulatorError, match="share GET /x/"):
         build_app(scn)
+
+
+def test_two_request_types_on_one_route_are_a_validation_error():
+    from capplan.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="same HTTP method and path as request 'a'"):
+        scenario(
+            {
+                "workload": {"arrival_rate": "1/s", "mix": {"a": 1, "b": 1}},
+                "requests": {
+                    "a": {"http": {"path": "/x/{id}"}, "steps": [{"call": "app"}]},
+                    "b": {"http": {"path": "/x/{other}"}, "steps": [{"call": "app"}]},
+                },
+                "components": {"app": {"type": "service", "service_time": "1ms"}},
+            }
+        )

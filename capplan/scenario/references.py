@@ -4,6 +4,7 @@ the field errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,6 +117,7 @@ def check_references(data: dict[str, Any]) -> list[Found]:
             found.append(
                 (("costs", "network", "egress_links", i), "must name a link component", link)
             )
+    found += _check_routes(requests)
     workload = data.get("workload")
     mix = workload.get("mix") if isinstance(workload, dict) else None
     if isinstance(mix, dict):
@@ -126,4 +128,29 @@ def check_references(data: dict[str, Any]) -> list[Found]:
         found.append(
             (("workload",), "several request types need a 'mix' of weights", sorted(requests))
         )
+    return found
+
+
+def _check_routes(requests: dict[str, Any]) -> list[Found]:
+    """Two request types on one HTTP method and path could not be told apart by the
+    emulator or in load-test results (``{name}`` segments match anything)."""
+    found: list[Found] = []
+    seen: dict[tuple[str, str], str] = {}
+    for rname, rtype in requests.items():
+        http = rtype.get("http") if isinstance(rtype, dict) else None
+        if http is None:
+            where: tuple[str | int, ...] = ("requests", rname)
+            method, path = "GET", f"/{rname}"
+        elif isinstance(http, dict) and isinstance(http.get("path"), str):
+            where = ("requests", rname, "http")
+            method, path = str(http.get("method", "GET")).upper(), http["path"]
+        else:
+            continue
+        key = (method, re.sub(r"\{[^}/]*\}", "{}", path))
+        if key in seen:
+            found.append(
+                (where, f"same HTTP method and path as request {seen[key]!r}", f"{method} {path}")
+            )
+        else:
+            seen[key] = rname
     return found
