@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,10 @@ def test_reference_locustfiles_are_python_and_carry_the_mix(path: Path):
         n: t.timeout for n, t in s.requests.items()
     }
     assert "import capplan" not in text  # workers elsewhere need Locust only
+    assert cfg["seed"] == s.simulation.seed
+    # every random draw comes from a named stream, none from the module's global state
+    draws = re.findall(r"\brandom\.(\w+)", text)
+    assert set(draws) == {"Random"}, draws
 
 
 def test_closed_workload_locustfile_has_users_and_think_times():

@@ -80,6 +80,7 @@ def config(p: LoadPlan) -> dict[str, Any]:
     return {
         "scenario": s.name,
         "scenario_hash": scenario_hash(s),
+        "seed": s.simulation.seed,
         "open": s.workload.is_open,
         "rate_rps": p.offered_rps,
         "users": p.users,
