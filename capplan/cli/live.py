@@ -76,9 +76,8 @@ def emulate(
 
     status = serve(scenario, host, port, seed, announce)
     if status:
-        done = sum(sum(c.values()) for c in status["outcomes"].values())
         err.print(
-            f"stopped after {status['uptime_s']:.0f}s: {done:,} requests answered, "
+            f"stopped after {status['uptime_s']:.0f}s: {status['answered']:,} requests answered, "
             f"{status['in_flight']} in flight; model events more than 5 ms late: "
             f"{status['late_events']}",
             highlight=False,

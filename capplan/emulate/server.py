@@ -10,7 +10,7 @@ the twin has done so far.
 from __future__ import annotations
 
 import asyncio
-import re
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +18,7 @@ from aiohttp import web
 
 from capplan.emulate.twin import Twin
 from capplan.errors import CapplanError
-from capplan.scenario.model import Scenario, endpoint
+from capplan.scenario.model import PATH_PARAMETER, Scenario, endpoint
 
 STATUS = {None: 200, "timeout": 504, "rejected": 503, "rate_limited": 429}
 HEALTH_PATH = "/_capplan/health"
@@ -33,8 +33,8 @@ class EmulatorError(CapplanError):
 def _route_path(path: str) -> str:
     """A scenario path as an aiohttp route: each ``{name}`` matches one path segment (named
     by position, so that two paths differing only in names are seen to clash)."""
-    counter = iter(range(1_000_000))
-    return re.sub(r"\{[^}/]*\}", lambda _m: f"{{p{next(counter)}}}", path)
+    counter = itertools.count()
+    return PATH_PARAMETER.sub(lambda _m: f"{{p{next(counter)}}}", path)
 
 
 def _handler(name: str, timeout: float | None) -> Callable[[web.Request], Any]:

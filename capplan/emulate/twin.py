@@ -116,6 +116,7 @@ class Twin:
             "scenario": self.scenario.name,
             "uptime_s": self.now(),
             "in_flight": self.in_flight,
+            "answered": sum(sum(c.values()) for c in self.outcomes.values()),
             "outcomes": self.outcomes,
             "late_events": self.late_events,
             "max_lateness_s": self.max_lateness_s,

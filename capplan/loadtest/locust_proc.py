@@ -156,19 +156,15 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     the rest; kill whatever is still there after the grace period."""
     for proc in procs:
         if proc.poll() is None:
-            with _ignore_gone():
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
         if proc is procs[0]:
             _wait(proc, STOP_GRACE_S)
     for proc in procs:
         _wait(proc, STOP_GRACE_S)
-        with _ignore_gone():
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the group: anything the process started
         proc.wait()
-
-
-def _ignore_gone() -> suppress:
-    return suppress(ProcessLookupError)
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> None:

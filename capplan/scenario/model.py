@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -189,6 +190,10 @@ class RequestType(Model):
     """Top-level steps, run one after another."""
     slos: Slos | None = None
     """Objectives for this request type alone."""
+
+
+PATH_PARAMETER = re.compile(r"\{[^}/]*\}")
+"""A ``{name}`` in an ``http.path``: stands for any one path segment."""
 
 
 def endpoint(name: str, rtype: RequestType) -> tuple[str, str]:

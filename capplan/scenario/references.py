@@ -4,9 +4,10 @@ the field errors."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
+
+from capplan.scenario.model import PATH_PARAMETER
 
 Found = tuple[tuple[str | int, ...], str, object]
 
@@ -146,7 +147,7 @@ def _check_routes(requests: dict[str, Any]) -> list[Found]:
             method, path = str(http.get("method", "GET")).upper(), http["path"]
         else:
             continue
-        key = (method, re.sub(r"\{[^}/]*\}", "{}", path))
+        key = (method, PATH_PARAMETER.sub("{}", path))
         if key in seen:
             found.append(
                 (where, f"same HTTP method and path as request {seen[key]!r}", f"{method} {path}")
