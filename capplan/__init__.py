@@ -3,18 +3,18 @@
     from capplan import load_scenario, simulate
     result = simulate(load_scenario("scenarios/current.yaml"))
 
-The engine is loaded on first use of ``simulate``, so reading and validating scenarios
-does not import SimPy.
+Names are loaded on first use, so ``import capplan`` (and ``capplan --help``) costs no
+more than the error classes; reading scenarios loads pydantic, simulating loads the engine.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from capplan._version import __version__
 from capplan.errors import CapplanError, ScenarioError
-from capplan.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
     from capplan.api import simulate, with_overrides
+    from capplan.scenario import Scenario, load_scenario
 
 __all__ = [
     "CapplanError",
@@ -26,10 +26,17 @@ __all__ = [
     "with_overrides",
 ]
 
+_LAZY = {
+    "simulate": "capplan.api",
+    "with_overrides": "capplan.api",
+    "Scenario": "capplan.scenario",
+    "load_scenario": "capplan.scenario",
+}
+
 
 def __getattr__(name: str) -> Any:
-    if name in ("simulate", "with_overrides"):
-        from capplan import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'capplan' has no attribute {name!r}")

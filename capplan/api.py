@@ -11,7 +11,7 @@ from typing import Any
 from capplan.errors import SimulationError
 from capplan.results import summarize
 from capplan.scenario.model import Scenario
-from capplan.sim import Progress, run_replications
+from capplan.sim import Progress, budget, run_replications
 
 
 def with_overrides(
@@ -34,12 +34,24 @@ def with_overrides(
     for key, value in update.items():
         if not value > 0 and not (key == "seed" and value == 0):
             raise SimulationError(f"{key} must be > 0 (got {value})")
+        if key == "replications" and value > 1000:
+            raise SimulationError(f"replications must be at most 1000 (got {value})")
+        if key == "seed" and value >= 2**63:
+            raise SimulationError(f"seed must be below 2**63 (got {value})")
     sim = scenario.simulation.model_copy(update=update)
     return scenario.model_copy(update={"simulation": sim})
 
 
 def simulate(
-    scenario: Scenario, *, jobs: int | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    max_visits: float | None = None,
 ) -> dict[str, Any]:
-    """Run every replication of ``scenario`` and return the JSON-ready result (docs/json.md)."""
+    """Run every replication of ``scenario`` and return the JSON-ready result (docs/json.md).
+
+    A run estimated past ``max_visits`` station visits (default
+    :data:`capplan.sim.budget.DEFAULT_MAX_VISITS`) is refused with SimulationError."""
+    budget.check(scenario, max_visits)
     return summarize(scenario, run_replications(scenario, jobs=jobs, progress=progress))

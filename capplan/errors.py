@@ -16,6 +16,14 @@ class CapplanError(Exception):
     exit_code = 2
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), so that a name taken from a file
+    cannot move the cursor, retitle the terminal or hide the rest of a message."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, located as precisely as the input allows."""
@@ -31,7 +39,7 @@ class Problem:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         shown = f" (got {self.value!r})" if self.has_value else ""
         path = f" {self.path}:" if self.path else ""
-        return f"{where}{path} {self.message}{shown}"
+        return printable(f"{where}{path} {self.message}{shown}")
 
 
 class ScenarioError(CapplanError):

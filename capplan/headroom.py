@@ -43,10 +43,15 @@ def _may_hold(result: dict[str, Any]) -> bool:
 
 class _Search:
     def __init__(
-        self, scenario: Scenario, jobs: int | None, progress: Callable[[float, bool], None] | None
+        self,
+        scenario: Scenario,
+        jobs: int | None,
+        progress: Callable[[float, bool], None] | None,
+        max_visits: float | None = None,
     ):
         self.scenario = scenario
         self.jobs = jobs
+        self.max_visits = max_visits
         self.progress = progress
         self.results: dict[float, dict[str, Any]] = {}
 
@@ -54,7 +59,9 @@ class _Search:
         scale = float(f"{scale:.6g}")
         if scale not in self.results:
             result = simulate(
-                self.scenario.model_copy(update={"load_scale": scale}), jobs=self.jobs
+                self.scenario.model_copy(update={"load_scale": scale}),
+                jobs=self.jobs,
+                max_visits=self.max_visits,
             )
             self.results[scale] = result
             if self.progress:
@@ -91,6 +98,16 @@ def _first_breach(result: dict[str, Any]) -> dict[str, Any]:
     failing = [r for r in result["slos"] if not r["passed"]]
     worst = max(failing, key=lambda r: math.inf if r["value"] is None else r["value"] / r["target"])
     binding = result["constraints"][0] if result["constraints"] else {}
+    if worst["name"] == "max_utilization":
+        # the objective measures the component's utilization (busy workers, the busier
+        # direction of a link, the more used quota): name that quantity, not another one
+        c = result["components"][worst["scope"]]
+        resource = min(c["constraints"], key=lambda k: abs(c["constraints"][k] - c["utilization"]))
+        binding = {
+            "component": worst["scope"],
+            "resource": resource,
+            "utilization": c["utilization"],
+        }
     return {
         "slo": worst["name"],
         "scope": worst["scope"],
@@ -107,10 +124,11 @@ def headroom(
     max_scale: float = 1000.0,
     jobs: int | None = None,
     progress: Callable[[float, bool], None] | None = None,
+    max_visits: float | None = None,
 ) -> dict[str, Any]:
     """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
     SLO and resource that break first. Scales are absolute (today = 1)."""
-    search = _Search(scenario, jobs, progress)
+    search = _Search(scenario, jobs, progress, max_visits)
     base = scenario.load_scale
     start = search.at(base)
     if not start["slos"]:

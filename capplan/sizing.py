@@ -14,7 +14,11 @@ raises it only when it runs above its target (the scenario's ``max_utilization``
 at most 70%): a link to the next standard bandwidth, an LLM API's quotas to what a
 provider tier must allow, a database's shards, a cache's replicas. These changes are
 listed apart, as decisions to make (a bigger link, a quota request, a resharding), not
-settings to apply. Workers per replica are taken as given.
+settings to apply. Workers per replica and each pod's CPU request are taken as given: the
+request is what the HPA's CPU target is a share of, so the replicas are sized against it.
+
+The result is written as an overlay (:func:`sized_overlay`): a scenario that ``extends``
+the input and holds only what sizing changed, so that the change can be reviewed.
 """
 
 from __future__ import annotations
@@ -37,9 +41,6 @@ from capplan.scenario.model import Scenario
 DEFAULT_TARGET = 0.7
 HPA_MARGIN = 1.25
 """maxReplicas = sized replicas × this: headroom for bursts above the projected peak."""
-CPU_BUFFER = 0.15
-"""CPU request = mean CPU use per replica × (1 + this), VPA's customary margin; the model
-gives mean CPU use, not a time series, so no usage percentile is available."""
 
 
 BANDWIDTHS_BPS = (1e9, 2.5e9, 5e9, 10e9, 25e9, 40e9, 50e9, 100e9, 200e9, 400e9)
@@ -174,6 +175,7 @@ def size(
     jobs: int | None = None,
     max_rounds: int = 12,
     progress: Callable[[int, dict[str, int]], None] | None = None,
+    max_visits: float | None = None,
 ) -> dict[str, Any]:
     """Size the services of ``scenario`` at ``load_scale`` (default: the file's)."""
     s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
@@ -193,7 +195,7 @@ def size(
         if round_ == 1 or proposal != replicas:
             replicas = proposal
         candidate = with_replicas(s, replicas)
-        result = simulate(candidate, jobs=jobs)
+        result = simulate(candidate, jobs=jobs, max_visits=max_visits)
         if progress:
             progress(round_, replicas)
         changes = _infrastructure(candidate, result, services)
@@ -279,9 +281,8 @@ def size(
             "utilization": m["utilization"],
         }
         if cpu is not None and c.cpu_per_request is not None:
-            per_replica = m["throughput_rps"] * c.cpu_per_request / r
-            row["cpu_use_per_replica"] = per_replica
-            row["cpu_request"] = per_replica * (1 + CPU_BUFFER)
+            row["cpu_use_per_replica"] = m["throughput_rps"] * c.cpu_per_request / r
+            row["cpu_request"] = c.resources.requests.cpu  # type: ignore[union-attr]
         row["hpa_min_replicas"] = min(today_need.get(name, today[name]), r)
         row["hpa_max_replicas"] = math.ceil(r * HPA_MARGIN)
         rows.append(row)
@@ -307,17 +308,62 @@ def size(
     }
 
 
-def sized_yaml(sizing: dict[str, Any]) -> str:
-    """The sized scenario as a self-contained YAML file that ``simulate`` accepts."""
+def _percent(x: float) -> str:
+    return f"{x * 100:g}%"
+
+
+def _bps(x: float) -> str:
+    for unit, scale in (("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6), ("Kbps", 1e3)):
+        if x >= scale:
+            return f"{x / scale:g}{unit}"
+    return f"{x:g}bps"
+
+
+def _changes(base: Scenario, sized: Scenario) -> dict[str, Any]:
+    """What sizing changed, component by component, in the scenario language's own units."""
+    out: dict[str, Any] = {}
+    for name, new in sized.components.items():
+        old = base.components[name]
+        entry: dict[str, Any] = {}
+        for key in ("replicas", "shards"):
+            if getattr(new, key, None) != getattr(old, key, None):
+                entry[key] = getattr(new, key)
+        new_hpa = getattr(new, "autoscaling", None)
+        if new_hpa is not None and new_hpa != getattr(old, "autoscaling", None):
+            entry["autoscaling"] = {
+                "min": new_hpa.min,
+                "max": new_hpa.max,
+                "cpu_target": _percent(new_hpa.cpu_target),
+            }
+        bandwidth = getattr(new, "bandwidth", None)
+        if bandwidth is not None and bandwidth != getattr(old, "bandwidth", None):
+            entry["bandwidth"] = _bps(bandwidth)
+        quota = getattr(new, "rate_limit", None)
+        if quota is not None and quota != getattr(old, "rate_limit", None):
+            entry["rate_limit"] = {
+                "requests_per_minute": quota.requests_per_minute,
+                "tokens_per_minute": quota.tokens_per_minute,
+            }
+        if entry:
+            out[name] = entry
+    return out
+
+
+def sized_overlay(sizing: dict[str, Any], base: Scenario, base_file: str) -> str:
+    """The sized scenario as an overlay: ``extends: base_file`` (a path relative to where
+    the overlay is written) and only the values sizing changed, each component's reason in
+    a comment above it."""
     import yaml
 
-    s: Scenario = sizing["sized"]
-    data = s.model_copy(update={"name": f"{s.name}-sized", "extends": None}).model_dump(
-        mode="json", by_alias=True, exclude_none=True
-    )
+    sized: Scenario = sizing["sized"]
+    data: dict[str, Any] = {"capplan": 1, "extends": base_file, "name": f"{base.name}-sized"}
+    if sized.load_scale != base.load_scale:
+        data["load_scale"] = sized.load_scale
+    data["components"] = _changes(base, sized)
     lines = [
-        f"# {s.name} sized by capplan at load scale {s.load_scale:g}: the fewest service replicas",
-        "# that keep every SLO and every utilization under its autoscaling target.",
+        f"# {base.name} sized by capplan at load scale {sized.load_scale:g}: the fewest service",
+        "# replicas that keep every SLO and every utilization under its autoscaling target.",
+        "# Only what sizing changed is here; everything else comes from the file it extends.",
     ]
     for row in sizing["components"]:
         lines.append(
@@ -327,4 +373,5 @@ def sized_yaml(sizing: dict[str, Any]) -> str:
         lines.append(
             f"# {row['component']}: {row['setting']} {row['today']} -> {row['sized']} ({row['reason']})"
         )
-    return "\n".join(lines) + "\n" + yaml.safe_dump(data, sort_keys=False)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    return "\n".join(lines) + "\n" + text

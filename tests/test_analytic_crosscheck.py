@@ -13,7 +13,7 @@ from capplan.analytic import mmc
 from capplan.analytic.crosscheck import _pooled, mgc_wait
 from capplan.analytic.layered import analyze
 from capplan.cli import app
-from tests.conftest import exp, run, scenario, single_station
+from capplan_helpers import exp, run, scenario, single_station
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,3 +95,11 @@ def test_simulate_analytic_flag(tmp_path):
     data = json.loads(out.read_text())
     assert data["approximation"] is True and data["latency_mean_s"] is None
     assert "network" in data["saturated_components"]
+
+
+def test_different_numbers_never_print_the_same():
+    from capplan.analytic.crosscheck import distinct
+
+    assert distinct(0.0201, 0.0196) == ("0.0201", "0.0196")
+    assert distinct(0.020001, 0.020002)[0] != distinct(0.020001, 0.020002)[1]
+    assert distinct(1.5, 1.5) == ("1.5", "1.5")

@@ -156,3 +156,76 @@ def test_usage_error_exits_2_without_traceback():
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_usage_reads_as_a_person_writes_it():
+    from capplan_helpers import cli
+
+    code, out, _ = cli("simulate", "-h")
+    assert code == 0
+    assert "Usage: capplan simulate [OPTIONS] SCENARIO..." in out
+    assert "{" not in out and "<list" not in out and "<float" not in out
+    assert cli("-V")[1].startswith("capplan ")
+    code, out, _ = cli("--help")
+    assert "--install-completion" in out and "-h, --help" in out
+
+
+def test_names_are_never_cut_at_80_columns(monkeypatch):
+    from capplan_helpers import cli
+
+    monkeypatch.setenv("COLUMNS", "80")
+    path = str(ROOT / "scenarios" / "current.yaml")
+    code, out, err = cli("simulate", path, path, "--replications", "2", "--no-progress")
+    assert code == 0, err
+    for name in ("marketing-agents", "campaign_report", "interaction_log", "lead_lookup"):
+        assert name in out, name
+    assert "…" not in out
+    longest = max(len(line) for line in out.splitlines())
+    assert longest <= 80
+    # footnotes wrap at the console's width, not squeezed under a narrow table
+    assert "error counts are totals over all replications" in " ".join(out.split())
+    assert "vs current" in out  # two priced scenarios: the scaling row
+    code, out, _ = cli("simulate", path, "--replications", "2", "--no-progress")
+    assert "vs current" not in out  # one scenario: nothing to compare with
+
+
+def test_compare_shows_percentage_points_and_says_worse_or_better_without_colour(monkeypatch):
+    from capplan_helpers import cli
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    a, b = str(ROOT / "scenarios" / "current.yaml"), str(ROOT / "scenarios" / "10x-planned.yaml")
+    code, out, err = cli("compare", a, b, "--replications", "2", "--no-progress")
+    assert code == 0, err
+    util = next(line for line in out.splitlines() if "mcp-server utilization" in line)
+    assert " pp " in util and ("worse" in util or "better" in util), util
+    assert "red: worse" not in out
+
+
+def test_ctrl_c_ends_a_simulation_at_once(tmp_path):
+    """Replications running in worker processes are stopped, not waited for."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = (
+        (ROOT / "scenarios" / "current.yaml").read_text().replace("duration: 10min", "duration: 3h")
+    )
+    (tmp_path / "long.yaml").write_text(text)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "capplan", "simulate", str(tmp_path / "long.yaml"), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a test runner started in the background passes SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(4)  # the replications are running
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    # a run of this length takes minutes; stopping it must not wait for it (not a speed
+    # target: the bound is far above an immediate stop and far below the run)
+    assert time.monotonic() - sent < 10
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err

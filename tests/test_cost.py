@@ -6,7 +6,7 @@ import pytest
 
 from capplan.results.cost import CostError, pack
 from capplan.scenario.costs import NodeShape
-from tests.conftest import run, scenario
+from capplan_helpers import run, scenario
 
 NODE = NodeShape(cpu=8, memory=32 * 2**30, price_per_hour=0.5)
 GI = 2**30

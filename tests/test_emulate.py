@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from capplan.emulate.server import EmulatorError, build_app
-from tests.conftest import scenario
+from capplan_helpers import scenario
 
 
 def limits_scenario() -> Any:
@@ -187,3 +187,85 @@ def test_two_request_types_on_one_route_are_a_validation_error():
                 "components": {"app": {"type": "service", "service_time": "1ms"}},
             }
         )
+
+
+def _raw(port: int, data: bytes, wait: float = 0.3) -> bytes:
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        time.sleep(wait)
+        try:
+            return s.recv(100)
+        except OSError:
+            return b""
+
+
+def test_bad_clients_cost_one_line_each_never_a_traceback(tmp_path):
+    """Malformed request lines and headers, oversized bodies, a client that drops in the
+    middle of its body: each gets its HTTP error (or nothing, when gone), and the twin's
+    standard error has at most one line per bad request and no traceback."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "capplan: 1\nname: twin\nworkload: {arrival_rate: 1/s}\n"
+        "requests: {r: {http: {method: POST, path: /r}, steps: [{call: app}]}}\n"
+        "components: {app: {type: service, workers: 4, service_time: 10ms}}\n"
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "capplan", "emulate", str(path), "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        bad = [
+            b"GARBAGE\r\n\r\n",
+            b"POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"POST /r HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 20000 + b"\r\n\r\n",
+            b"POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\nshort",
+            b"POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",  # then gone
+        ]
+        answers = [_raw(port, data) for data in bad]
+        assert all(a.startswith(b"HTTP/1.") for a in answers[:3])
+        assert answers[3].startswith(b"HTTP/1.1 413")
+        assert _raw(port, b"POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").startswith(
+            b"HTTP/1.1 200"
+        )
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+    problem_lines = [line for line in err.splitlines() if line.startswith("emulate:")]
+    assert len(problem_lines) <= len(bad), err
+
+
+def test_a_body_that_never_arrives_gets_408(monkeypatch):
+    from capplan.emulate import server
+
+    monkeypatch.setattr(server, "BODY_TIMEOUT_S", 0.3)
+
+    async def body(client: TestClient) -> bytes:
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        writer.write(b"POST /llm HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(100), 5)
+        writer.close()
+        return answer
+
+    answer = asyncio.run(_with_client(limits_scenario(), body))
+    assert answer.startswith(b"HTTP/1.1 408")

@@ -9,7 +9,7 @@ import pytest
 from capplan import simulate
 from capplan.report import dumps
 from capplan.sim import run_replication
-from tests.conftest import exp, run, scenario, single_station
+from capplan_helpers import exp, run, scenario, single_station
 
 
 def two_tier(**front: object) -> dict:

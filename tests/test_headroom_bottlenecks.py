@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from capplan.headroom import describe, headroom
-from tests.conftest import exp, run, scenario
+from capplan_helpers import exp, run, scenario
 
 
 def test_headroom_of_mm1_matches_the_analytic_threshold():
@@ -93,3 +93,26 @@ def test_headroom_needs_an_slo():
     )
     with pytest.raises(SimulationError, match="needs at least one SLO"):
         headroom(s)
+
+
+def test_a_utilization_breach_names_the_quantity_the_objective_measures():
+    """max_utilization counts busy workers; the first breach must not quote CPU at 161%."""
+    from capplan.headroom import _first_breach
+
+    result = {
+        "slos": [
+            {
+                "name": "max_utilization",
+                "scope": "gunicorn",
+                "value": 0.9,
+                "target": 0.85,
+                "passed": False,
+            }
+        ],
+        "constraints": [{"component": "gunicorn", "resource": "cpu", "utilization": 1.61}],
+        "components": {
+            "gunicorn": {"utilization": 0.9, "constraints": {"workers": 0.9, "cpu": 1.61}}
+        },
+    }
+    b = _first_breach(result)
+    assert (b["component"], b["resource"], b["utilization"]) == ("gunicorn", "workers", 0.9)

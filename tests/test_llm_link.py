@@ -8,7 +8,7 @@ import pytest
 
 from capplan import ScenarioError, analytic
 from capplan.sim.stations.llm import Limiter, TokenBucket
-from tests.conftest import run, scenario
+from capplan_helpers import run, scenario
 
 
 def llm_scenario(

@@ -1,8 +1,13 @@
 """End to end on 127.0.0.1: ``capplan emulate`` serves an M/M/4-like twin and ``capplan
 loadtest`` drives Locust (in subprocesses) against it.
 
-Runs take real time (about three minutes for this file), which is the point: the model
-is checked against something that actually queues.
+Runs take real time (about three minutes for this file). The twin is the simulation
+engine itself, so agreement between predicted and measured here checks the plumbing end
+to end: the generated locustfile's arrivals and mix, Locust in subprocesses, the HTTP
+round trip, per-request timing, batch-means intervals, and the comparison. It does not
+check the model against an independent system; that check is
+``test_closed_users_follow_the_response_time_law``, whose law (X = N / (R + Z)) holds for
+any system, and the queueing-theory oracles of tests/test_oracle.py.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ def emulator(mm4: Callable[[str], Path]) -> Iterator[str]:
 
 
 def _loadtest(path: Path, url: str, *args: str) -> tuple[int, str, str]:
-    proc = capplan("loadtest", str(path), "--host", url, "--no-progress", *args)
+    proc = capplan("loadtest", str(path), "--host", url, "--no-progress", "--emulator", *args)
     out, err = proc.communicate(timeout=600)
     return proc.returncode, out, err
 
@@ -220,3 +225,13 @@ def test_a_non_loopback_target_needs_yes(mm4: Callable[[str], Path]):
     code, _, stderr = _loadtest(mm4("1s"), "http://192.0.2.1:8080", "--duration", "5s")
     assert code == 2
     assert "not a loopback address" in stderr and "--yes" in stderr
+
+
+def test_a_test_against_a_closed_port_fails_with_a_reason(mm4: Callable[[str], Path]):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    code, _, stderr = _loadtest(mm4("1s"), f"http://127.0.0.1:{port}", "--duration", "5s")
+    assert code == 1, stderr
+    assert "load test failed: none of" in stderr and "connection" in stderr
+    assert "Traceback" not in stderr

@@ -15,9 +15,9 @@ from capplan.loadtest.compare import compare, measured_slos
 from capplan.loadtest.locustfile import plan, render
 from capplan.loadtest.measure import MeasurementError, Record, measure, read_records
 from capplan.scenario import load_scenario
-from tests.conftest import scenario
+from capplan_helpers import ROOT, scenario
 
-REFERENCE = sorted(Path("scenarios").glob("*.yaml"))
+REFERENCE = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 
 def _config(text: str) -> dict:
@@ -228,3 +228,146 @@ def test_locust_csv_placeholders_are_null_not_nan(tmp_path: Path):
     stats = read_locust_csv(tmp_path / "locust")["Aggregated"]
     assert stats["requests"] == 0 and stats["p95_ms"] is None
     json.dumps(stats, allow_nan=False)
+
+
+def test_a_request_type_with_no_request_in_the_window_is_left_out():
+    """A short test where a rare type got no arrival after the warm-up: no division by
+    zero; the type is simply absent from the measurement."""
+    recs = _records([0.1] * 100)
+    recs.insert(0, Record(recs[0].scheduled - 50, recs[0].scheduled - 50, "rare", 0.1, 200, "ok"))
+    m = measure(recs, duration_s=60.0, warmup_s=20.0, open_workload=True)
+    assert "rare" not in m["by_type"] and "r" in m["by_type"]
+    from capplan.loadtest.measure import _group
+
+    empty = _group([], 0.0, 10.0)
+    assert empty["error_rate"] is None and empty["error_rate_ci95"] is None
+
+
+def test_measured_intervals_never_reach_below_the_fastest_request():
+    """No estimate of a latency can be below what no request went under: requests of
+    100 ms plus a few slow ones give batch spreads that would reach under 100 ms."""
+    values = [0.1] * 900 + [2.0] * 100
+    m = measure(_records(values), 100.0, 0.0, True)
+    for key in ("mean", "p50", "p95"):
+        ci = m["latency_s"]["ci95"][key]
+        assert ci is not None and ci[0] >= 0.1, (key, ci)
+
+
+def test_a_percentile_interval_is_never_narrower_than_the_sketch():
+    """Constant service times: every replication reads the same histogram bucket, and the
+    interval is then the bucket's ±0.5%, not a zero width that flags any offset."""
+    from capplan_helpers import run
+
+    s = scenario(
+        {
+            "simulation": {"duration": "200s", "warmup": "10s", "replications": 3},
+            "workload": {"arrival_rate": "1/s"},
+            "requests": {"r": {"steps": [{"call": "app"}]}},
+            "components": {"app": {"type": "service", "workers": 100, "service_time": "116ms"}},
+        }
+    )
+    lat = run(s)["latency_s"]
+    assert lat["ci95"]["mean"] == [pytest.approx(0.116), pytest.approx(0.116)]  # exact
+    for key in ("p50", "p95", "p99"):
+        lo, hi = lat["ci95"][key]
+        assert hi - lo == pytest.approx(2 * 0.005 * lat[key], rel=1e-6), key
+
+
+def test_a_latency_slo_without_an_interval_says_how_many_requests_it_needs():
+    s = scenario(
+        {
+            "workload": {"arrival_rate": "1/s"},
+            "slos": {"latency_p99": "500ms"},
+            "requests": {"r": {"steps": [{"call": "app"}]}},
+            "components": {"app": {"type": "service", "service_time": "10ms"}},
+        }
+    )
+    m = measure(_records([0.1 + 0.0001 * i for i in range(600)]), 60.0, 0.0, True)
+    (row,) = measured_slos(s, m)
+    assert row["ci95"] is None
+    assert "600 successful requests; an interval on p99 needs about 2,500" in row["no_interval"]
+    from capplan.gate import evaluate
+
+    (verdict,) = evaluate([{**m, "scenario": "s", "slos": [row], "saturated_components": []}])
+    assert "one replication" not in verdict.reason
+    assert "needs about 2,500" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("cpu", "cpu_bound", "expected", "unexpected"),
+    [
+        (
+            0.95,
+            False,
+            "the load generator is CPU-bound (95% of a core per process)",
+            "would not help",
+        ),
+        (0.2, False, "the machine is busy with other work", "add --workers"),
+        (0.3, True, "add --workers", "would not help"),
+    ],
+)
+def test_lateness_names_its_cause(cpu, cpu_bound, expected, unexpected):
+    from capplan.loadtest.measure import generator_warnings
+
+    measured = {"dropped": 0, "late_fraction": 0.2}
+    (warning,) = generator_warnings(measured, cpu_bound, cpu, "load average 3.0 on 2 cores")
+    assert expected in warning and unexpected not in warning
+
+
+def test_a_test_in_which_nothing_succeeded_has_failed(monkeypatch):
+    import capplan.loadtest as lt
+
+    rows = [[1000 + i * 0.1, 1000 + i * 0.1, "r", None, 0, "connection"] for i in range(100)]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=False))
+    result = lt.loadtest(_one_type(), "http://127.0.0.1:9", duration_s=10.0, predict=False)
+    assert result["failed"] == "none of 90 requests succeeded (connection 90)"
+
+
+def test_the_schedule_seed_is_fresh_unless_fixed_and_is_recorded(monkeypatch):
+    import capplan.loadtest as lt
+
+    rows = [[1000 + i * 0.1, 1000 + i * 0.1, "r", 0.01, 200, "ok"] for i in range(100)]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=False))
+    seeds = {
+        lt.loadtest(_one_type(), "http://127.0.0.1:9", duration_s=10.0, predict=False)["plan"][
+            "seed"
+        ]
+        for _ in range(3)
+    }
+    assert len(seeds) == 3
+    fixed = lt.loadtest(
+        _one_type(), "http://127.0.0.1:9", duration_s=10.0, predict=False, schedule_seed=42
+    )
+    assert fixed["plan"]["seed"] == 42
+    assert _config(lt.render(lt.plan(_one_type(), 10.0, 1, seed=42)))["seed"] == 42
+
+
+def test_an_artifacts_folder_with_the_users_files_is_refused(tmp_path, monkeypatch):
+    import capplan.loadtest as lt
+    from capplan.errors import CapplanError
+
+    mine = tmp_path / "art"
+    mine.mkdir()
+    (mine / "locustfile.py").write_text("my own locustfile\n")
+    rows = [[1000 + i * 0.1, 1000 + i * 0.1, "r", 0.01, 200, "ok"] for i in range(100)]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=False))
+    with pytest.raises(CapplanError, match="holds files capplan did not write"):
+        lt.loadtest(_one_type(), "http://x", duration_s=10.0, predict=False, artifacts=mine)
+    assert (mine / "locustfile.py").read_text() == "my own locustfile\n"
+    fresh = tmp_path / "fresh"
+    for _ in range(2):  # a folder it wrote itself may be used again
+        lt.loadtest(_one_type(), "http://x", duration_s=10.0, predict=False, artifacts=fresh)
+    assert (fresh / "locustfile.py").exists()
+
+
+def test_no_request_but_the_scenarios_is_sent_unless_the_target_is_an_emulator(monkeypatch):
+    import capplan.loadtest as lt
+
+    asked = []
+    monkeypatch.setattr(lt, "_emulator_status", lambda host: asked.append(host))
+    rows = [[1000 + i * 0.1, 1000 + i * 0.1, "r", 0.01, 200, "ok"] for i in range(100)]
+    monkeypatch.setattr(lt, "run_locust", _fake_locust(rows, interrupted=False))
+    lt.loadtest(_one_type(), "http://x", duration_s=10.0, predict=False)
+    assert asked == []
+    lt.loadtest(_one_type(), "http://x", duration_s=10.0, predict=False, emulator=True)
+    assert asked == ["http://x"]

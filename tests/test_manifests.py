@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,10 @@ import pytest
 import yaml
 
 from capplan import load_scenario, simulate
-from capplan.k8s import ManifestError, render
+from capplan.errors import CapplanError
+from capplan.k8s import render
 from capplan.k8s.validate import problems
+from capplan_helpers import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ["current", "10x", "10x-planned"]
@@ -28,15 +31,61 @@ def rendered():
     return out
 
 
+PROJECTED = re.compile(r"^(\s*capplan\.io/projected-[a-z0-9-]+: )(.*)$")
+
+
+def _masked(text: str) -> str:
+    """The text with simulated figures masked: projected annotations, and the numbers of
+    comment lines that quote projections."""
+    out = []
+    for line in text.splitlines():
+        m = PROJECTED.match(line)
+        if m:
+            line = m.group(1) + "<simulated>"
+        elif line.startswith("#") and "projected" in line:
+            line = re.sub(r"\d+(\.\d+)?", "<n>", line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _interval(result: dict, obj: dict, key: str) -> list[float] | None:
+    """The 95% interval behind a projected annotation of ``obj``."""
+    component = result["components"].get(obj["metadata"]["name"])
+    if key == "projected-latency-p95":
+        return result["latency_s"]["ci95"]["p95"]
+    if key == "projected-error-rate":
+        return result["error_rate_ci95"]
+    if key == "projected-utilization":
+        return component["ci95"]["utilization"]
+    if key == "projected-cpu-utilization":
+        return component["ci95"]["cpu_utilization"]
+    raise AssertionError(f"unknown projected annotation {key}")
+
+
 @pytest.mark.parametrize("name", REFERENCE)
 def test_committed_manifests_are_in_step_with_the_code(rendered, name):
-    """Regenerate with: for f in scenarios/*.yaml; do capplan render-manifests "$f"; done"""
+    """Structure exactly; simulated figures within their 95% intervals (they are estimates,
+    so a change to the engine that keeps them within noise is no change to the manifests).
+    Regenerate with: for f in scenarios/*.yaml; do capplan render-manifests "$f"; done"""
     scenario, result = rendered[name]
     files = render(scenario, result)
     folder = ROOT / "manifests" / name
     assert sorted(f.name for f in files) == sorted(p.name for p in folder.glob("*.yaml"))
     for f in files:
-        assert (folder / f.name).read_text() == f.text, f"{name}/{f.name} differs from the render"
+        committed = (folder / f.name).read_text()
+        assert _masked(committed) == _masked(f.text), f"{name}/{f.name} differs from the render"
+        if f.obj is None:
+            continue
+        notes = yaml.safe_load(committed)["metadata"].get("annotations", {})
+        for key, value in notes.items():
+            key = key.removeprefix("capplan.io/")
+            if not key.startswith("projected-") or value == "saturated":
+                continue
+            lo, hi = _interval(result, f.obj, key) or (None, None)
+            number = float(value.rstrip("s"))
+            # three significant digits are written: allow their rounding beside the interval
+            slack = 0.005 * abs(number) + 1e-12
+            assert lo - slack <= number <= hi + slack, (name, f.name, key, value, lo, hi)
 
 
 @pytest.mark.parametrize("version", ["1.30", "1.33", "1.37"])
@@ -172,5 +221,46 @@ def test_apply_without_a_cluster_exits_3(tmp_path):
 
 def test_unsupported_kubernetes_version_is_an_input_error(rendered):
     scenario, result = rendered["current"]
-    with pytest.raises(ManifestError, match="not supported"):
+    with pytest.raises(CapplanError, match="not supported"):
         render(scenario, result, kubernetes_version="1.99")
+
+
+@pytest.mark.parametrize("version", ["1.20", "1.22", "1.23", "1.40", "banana", "../../x"])
+def test_an_unsupported_version_names_the_supported_range(tmp_path, version):
+    code, out, err = cli(
+        "render-manifests", str(ROOT / "scenarios" / "current.yaml"), "--out", str(tmp_path / "m"),
+        "--kubernetes-version", version,
+    )  # fmt: skip
+    assert code == 2 and "Traceback" not in out + err
+    assert "is not supported; the bundled schemas cover 1.25 to 1." in err
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("mcp-server", "UPPER_case"), "components.UPPER_case: not a valid Kubernetes name"),
+        (("mcp-server", "-leading"), "a name has letters, digits"),
+        (("name: current", "name: Current_X"), "name: names the manifests' objects"),
+        (("    image: registry.example.com/marketing/agents:1.0", ""), "image: required"),
+    ],
+    ids=["upper-case", "leading-dash", "scenario-name", "no-image"],
+)
+def test_names_kubernetes_refuses_are_located_errors_and_nothing_is_written(
+    tmp_path, edit, expected
+):
+    text = (ROOT / "scenarios" / "current.yaml").read_text().replace(*edit)
+    (tmp_path / "s.yaml").write_text(text)
+    code, out, err = cli("render-manifests", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "m"))
+    assert code == 2 and "Traceback" not in out + err, err
+    assert expected in err and "s.yaml:" in err
+    assert err.count(expected) == 1  # each problem once
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_namespace_that_is_not_a_dns_label_is_refused(tmp_path):
+    code, _, err = cli(
+        "render-manifests", str(ROOT / "scenarios" / "current.yaml"), "--out", str(tmp_path / "m"),
+        "--namespace", "Bad_NS!",
+    )  # fmt: skip
+    assert code == 2 and "--namespace: 'Bad_NS!' is not a valid Kubernetes name" in err

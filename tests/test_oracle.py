@@ -15,7 +15,7 @@ import math
 import pytest
 
 from capplan import analytic
-from tests.conftest import exp, run, scenario, single_station
+from capplan_helpers import exp, run, scenario, single_station
 
 
 def rel(a: float, b: float) -> float:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from capplan import ScenarioError, simulate
 from capplan.report import dumps
 from capplan.scenario import Scenario, units
-from tests.conftest import exp, scenario, single_station
+from capplan_helpers import exp, scenario, single_station
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capplan import load_scenario, simulate
-from capplan.sizing import size, sized_yaml
-from tests.conftest import exp, scenario
+from capplan.sizing import size, sized_overlay
+from capplan_helpers import exp, scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,11 +54,11 @@ def test_utilization_law_sets_the_count():
     assert "1 would put it at" in row["reason"]
 
 
-def _sized_passes(result: dict, tmp_path: Path) -> dict:
-    """Write the sized scenario, load it back as a user would, simulate it: every SLO holds."""
+def _sized_passes(result: dict, base: Path, tmp_path: Path) -> dict:
+    """Write the sized overlay, load it back as a user would, simulate it: every SLO holds."""
     assert result["slos_met"] and result["unmet"] is None
     path = tmp_path / "sized.yaml"
-    path.write_text(sized_yaml(result))
+    path.write_text(sized_overlay(result, load_scenario(base), str(base)))
     again = simulate(load_scenario(path))
     assert all(row["passed"] for row in again["slos"]), [
         r for r in again["slos"] if not r["passed"]
@@ -69,21 +69,23 @@ def _sized_passes(result: dict, tmp_path: Path) -> dict:
 
 
 def test_the_sized_plan_passes_its_slos_when_simulated(tmp_path):
-    result = size(load_scenario(ROOT / "scenarios" / "10x-planned.yaml"))
+    base = ROOT / "scenarios" / "10x-planned.yaml"
+    result = size(load_scenario(base))
     assert result["infrastructure"] == []  # the plan already provisions enough
-    _sized_passes(result, tmp_path)
+    _sized_passes(result, base, tmp_path)
 
 
 def test_the_sized_10x_scenario_passes_its_slos_when_simulated(tmp_path):
     """The unchanged system at 10x saturates its 1 Gbps link and asks six times its
     OpenAI quota: sizing raises those too, apart from the service replicas, and the
     sized scenario meets every SLO."""
-    result = size(load_scenario(ROOT / "scenarios" / "10x.yaml"))
+    base = ROOT / "scenarios" / "10x.yaml"
+    result = size(load_scenario(base))
     infra = {row["component"]: row for row in result["infrastructure"]}
     assert infra["network"]["today"] == "1 Gbps"
     assert float(infra["network"]["sized"].split()[0]) >= 5  # 320% of 1 Gbps at 70%
     assert "tpm" in infra["openai"]["sized"]
-    again = _sized_passes(result, tmp_path)
+    again = _sized_passes(result, base, tmp_path)
     for name, row in infra.items():
         assert again["components"][name]["utilization"] <= 0.7 + 0.02, row
         assert again["components"][name].get("quota_demand", 0.0) <= 0.7 + 0.02
@@ -119,3 +121,54 @@ components:
     assert "latency_p95 missed while no service holds much" in proc.stdout
     assert "(gpt holds" in proc.stdout
     load_scenario(tmp_path / "s.yaml")  # still a valid scenario
+
+
+def test_the_written_overlay_holds_only_what_sizing_changed(tmp_path):
+    """A reviewable diff: extends the input, units as a person writes them, the scenario's
+    own CPU request used both for sizing and in the file (it is not rewritten)."""
+    src = tmp_path / "in.yaml"
+    src.write_text(
+        """\
+capplan: 1
+name: small
+# a comment the overlay must not lose (it does not rewrite this file)
+simulation: {duration: 300s, warmup: 30s, replications: 2}
+workload: {arrival_rate: 40/s}
+requests: {r: {steps: [{call: api, via: net, response_bytes: 1MB}]}}
+components:
+  api:
+    type: service
+    replicas: 1
+    workers: 4
+    service_time: {distribution: exponential, mean: 100ms}
+    cpu_per_request: 50ms
+    resources: {requests: {cpu: 500m}}
+    autoscaling: {min: 1, max: 10, cpu_target: 70%}
+  net: {type: link, bandwidth: 100Mbps}
+"""
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "capplan", "size", str(src)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "in-sized.yaml"
+    text = out.read_text()
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    assert "extends: in.yaml" in body and len(body) < 15, text
+    assert "bandwidth: 1Gbps" in text and "cpu_target: 70%" in text
+    assert "service_time" not in text and "cpu:" not in text and "1.0" not in text
+    sized = load_scenario(out)
+    api_ = sized.components["api"]
+    assert api_.resources.requests.cpu == 0.5  # the one CPU request, kept
+    # 40/s x 50 ms = 2 cores of demand; at 70% of 0.5-core requests that is 6 replicas
+    assert api_.replicas == 6
+    assert "0.50" in proc.stdout  # the request shown is the one sized against
+    # a second run replaces its own output; a file of the user's there is refused
+    proc = subprocess.run([sys.executable, "-m", "capplan", "size", str(src)], capture_output=True)
+    assert proc.returncode == 0
+    out.write_text("my own notes\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "capplan", "size", str(src)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "not written by capplan size" in proc.stderr
+    assert out.read_text() == "my own notes\n"

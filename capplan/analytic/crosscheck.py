@@ -26,6 +26,16 @@ NEGLIGIBLE_WAIT = 0.05
 """Waits under this fraction of the holding time are too small to compare relatively."""
 
 
+def distinct(a: float, b: float, digits: int = 3) -> tuple[str, str]:
+    """Two numbers with enough significant digits that different values never print the
+    same ('0.0201' vs '0.0196', not '0.02' vs '0.02')."""
+    for d in range(digits, 12):
+        sa, sb = f"{a:.{d}g}", f"{b:.{d}g}"
+        if sa != sb or a == b:
+            return sa, sb
+    return repr(a), repr(b)
+
+
 def mgc_wait(lam: float, mean_s: float, c: int, scv: float) -> float:
     """Mean wait in queue of M/G/c by Allen-Cunneen; inf when unstable."""
     a = lam * mean_s
@@ -62,9 +72,11 @@ def _pooled(component: Any, c: dict[str, Any], poisson: bool) -> dict[str, Any]:
     reasons = []
     if applies:
         if abs(c["utilization"] - util) > UTILIZATION_TOLERANCE * max(util, 1e-9):
-            reasons.append(f"utilization {c['utilization']:.3f} vs {util:.3f}")
+            a, b = distinct(c["utilization"] * 100, util * 100)
+            reasons.append(f"utilization {a}% vs {b}%")
         if wait > NEGLIGIBLE_WAIT * hold and abs(c["mean_wait_s"] - wait) > WAIT_TOLERANCE * wait:
-            reasons.append(f"mean wait {c['mean_wait_s'] * 1000:.2f}ms vs {wait * 1000:.2f}ms")
+            a, b = distinct(c["mean_wait_s"] * 1000, wait * 1000)
+            reasons.append(f"mean wait {a}ms vs {b}ms")
     return {
         "model": f"M/G/{workers} (Allen-Cunneen), {queues} queue{'s' if queues > 1 else ''}",
         "utilization": util,
@@ -93,7 +105,7 @@ def _llm(component: Any, c: dict[str, Any]) -> dict[str, Any]:
         "requests_per_min": predicted,
         "applies": True,
         "disagrees": disagrees,
-        "why": f"admitted {c['requests_per_min']:.1f}/min vs {predicted:.1f}/min"
+        "why": "admitted {}/min vs {}/min".format(*distinct(c["requests_per_min"], predicted))
         if disagrees
         else "",
     }

@@ -8,6 +8,7 @@ Exit codes are decided here and only here: 0 success; 1 an SLO is violated (gate
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
+from typer.core import TyperArgument
 
-from capplan import __version__
+from capplan._version import __version__
 from capplan.errors import CapplanError, ScenarioError
 
 if TYPE_CHECKING:
@@ -28,26 +30,82 @@ app = typer.Typer(
     help="Capacity planning and load simulation for service systems.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 err = Console(stderr=True)
 
-Files = Annotated[list[Path], typer.Argument(help="Scenario YAML files.")]
+
+def _usage_name(self: TyperArgument) -> str:
+    """``SCENARIO...`` as a person writes it, not typer's ``{SCENARIO...}...``."""
+    name = self.display_name_raw
+    return name if self.required else f"[{name}]"
+
+
+def _argument_type(self: TyperArgument, ctx: Any) -> str:
+    """No ``<list[Path]>`` beside an argument whose metavar already says what it takes."""
+    return "" if self.metavar else _typer_display_type(self, ctx)
+
+
+# typer has no setting for these two; every argument here has a metavar
+_typer_display_type = TyperArgument.display_type
+TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
+TyperArgument.display_type = _argument_type  # type: ignore[method-assign,assignment]
+
+Files = Annotated[
+    list[Path],
+    typer.Argument(help="Scenario YAML files.", metavar="SCENARIO...", show_default=False),
+]
+Scenario1 = Annotated[
+    Path, typer.Argument(help="Scenario YAML file.", metavar="SCENARIO", show_default=False)
+]
 Scale = Annotated[
     float | None,
-    typer.Option("--scale", min=0.0, help="Load scale; overrides the files' load_scale."),
+    typer.Option(
+        "--scale", metavar="X", help="Load scale (1 = today); overrides the files' load_scale."
+    ),
 ]
-Seed = Annotated[int | None, typer.Option(min=0, help="Root seed; overrides simulation.seed.")]
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        min=0, metavar="N", help="Root seed; overrides simulation.seed.", show_default=False
+    ),
+]
 Replications = Annotated[
-    int | None, typer.Option(min=1, help="Replications; overrides simulation.replications.")
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Replications; overrides simulation.replications.",
+        show_default=False,
+    ),
 ]
 Jobs = Annotated[
-    int | None, typer.Option(min=1, help="Processes for replications (default: all cores).")
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Processes for replications (default: all cores).",
+        show_default=False,
+    ),
 ]
-JsonPath = Annotated[Path | None, typer.Option("--json", help="Also write JSON to this path.")]
+JsonPath = Annotated[
+    Path | None,
+    typer.Option("--json", metavar="PATH", help="Also write JSON to this path ('-': stdout)."),
+]
 ShowProgress = Annotated[bool, typer.Option(help="Show a progress bar.")]
+MaxVisits = Annotated[
+    float | None,
+    typer.Option(
+        "--max-visits",
+        metavar="N",
+        help="Allow runs estimated at up to N station visits in all (default 5e8, about "
+        "half an hour of CPU); longer runs are refused with their estimate.",
+        show_default=False,
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -59,7 +117,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Capacity planning and load simulation for service systems."""
@@ -85,12 +146,17 @@ def _load_all(
 
 
 def _simulate_all(
-    scenarios: list[Scenario], jobs: int | None, progress: bool
+    scenarios: list[Scenario], jobs: int | None, progress: bool, max_visits: float | None = None
 ) -> list[dict[str, Any]]:
     from capplan.api import simulate as run
+    from capplan.sim import budget
 
+    for s in scenarios:  # every run's size is known before the first starts
+        est = budget.check(s, max_visits)
+        if est.cpu_s > 60:
+            err.print(f"{s.name}: {est.describe()}", highlight=False, markup=False)
     if not (progress and err.is_terminal):
-        return [run(s, jobs=jobs) for s in scenarios]
+        return [run(s, jobs=jobs, max_visits=max_visits) for s in scenarios]
     results = []
     with Progress(console=err, transient=True) as bar:
         for s in scenarios:
@@ -99,7 +165,7 @@ def _simulate_all(
             def advance(done: int, _total: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done)
 
-            results.append(run(s, jobs=jobs, progress=advance))
+            results.append(run(s, jobs=jobs, progress=advance, max_visits=max_visits))
     return results
 
 
@@ -112,6 +178,7 @@ def simulate(
     json_path: JsonPath = None,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    max_visits: MaxVisits = None,
     analytic: Annotated[
         bool,
         typer.Option(
@@ -128,7 +195,7 @@ def simulate(
 
         capplan simulate scenarios/current.yaml scenarios/10x.yaml --json out.json
     """
-    from capplan.report import render, write_json
+    from capplan.report import render, write_results
 
     scenarios = _load_all(files, scale, seed, replications)
     if analytic:
@@ -137,25 +204,26 @@ def simulate(
 
         approximations = [analyze(s) for s in scenarios]
         if json_path is not None:
-            write_json(json_path, approximations)
+            write_results(json_path, approximations)
         Console().print(render_analytic(approximations))
         return
-    results = _simulate_all(scenarios, jobs, progress)
+    results = _simulate_all(scenarios, jobs, progress, max_visits)
     if json_path is not None:
-        write_json(json_path, results)
+        write_results(json_path, results)
     Console().print(render(results))
 
 
 @app.command()
 def compare(
-    a: Annotated[Path, typer.Argument(help="The scenario to compare from.")],
-    b: Annotated[Path, typer.Argument(help="The scenario to compare to.")],
+    a: Annotated[Path, typer.Argument(help="The scenario to compare from.", metavar="FROM")],
+    b: Annotated[Path, typer.Argument(help="The scenario to compare to.", metavar="TO")],
     scale: Scale = None,
     seed: Seed = None,
     replications: Replications = None,
     json_path: JsonPath = None,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    max_visits: MaxVisits = None,
 ) -> None:
     """Simulate two scenarios and show them side by side with the change in latency,
     errors, utilization and cost. JSON: {"scenarios": [a, b], "deltas": {...}}.
@@ -164,16 +232,16 @@ def compare(
 
         capplan compare scenarios/current.yaml scenarios/10x.yaml --json delta.json
     """
+    from capplan.files import write_json
     from capplan.report import render
     from capplan.report.compare import delta_table
-    from capplan.report.json_out import write_json_data
     from capplan.results.compare import deltas
 
-    ra, rb = _simulate_all(_load_all([a, b], scale, seed, replications), jobs, progress)
+    ra, rb = _simulate_all(_load_all([a, b], scale, seed, replications), jobs, progress, max_visits)
     d = deltas(ra, rb)
     if json_path is not None:
         payload = {"scenarios": [ra, rb], "deltas": d}
-        write_json_data(json_path, payload)
+        write_json(json_path, payload)
     out = Console()
     out.print(render([ra, rb]))
     out.print(delta_table(ra, rb, d))
@@ -182,14 +250,19 @@ def compare(
 @app.command()
 def gate(
     files: Files,
-    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
-    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Write JUnit XML here.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="Write a Markdown summary here.")
+    ] = None,
     json_path: JsonPath = None,
     scale: Scale = None,
     seed: Seed = None,
     replications: Replications = None,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    max_visits: MaxVisits = None,
 ) -> None:
     """CI gate: simulate and judge every SLO on its 95% confidence interval. An SLO passes
     only if its whole interval is within target, fails if the whole interval is beyond it,
@@ -205,7 +278,9 @@ def gate(
     """
     from capplan.gate import evaluate
 
-    verdicts = evaluate(_simulate_all(_load_all(files, scale, seed, replications), jobs, progress))
+    verdicts = evaluate(
+        _simulate_all(_load_all(files, scale, seed, replications), jobs, progress, max_visits)
+    )
     raise typer.Exit(judge(verdicts, junit, markdown, json_path))
 
 
@@ -213,14 +288,14 @@ def judge(
     verdicts: list[Verdict], junit: Path | None, markdown: Path | None, json_path: Path | None
 ) -> int:
     """Write the gate reports asked for, print one line per verdict; the exit code."""
+    from capplan.files import write_text
     from capplan.gate import exit_code, json_report
     from capplan.gate import junit as junit_xml
     from capplan.gate import markdown as markdown_text
-    from capplan.report.json_out import write_text_atomic
 
     for path, render in ((junit, junit_xml), (markdown, markdown_text), (json_path, json_report)):
         if path is not None:
-            write_text_atomic(path, render(verdicts))
+            write_text(path, render(verdicts))
     out = Console(highlight=False)
     styles = {"pass": "green", "fail": "red", "inconclusive": "yellow"}
     for v in verdicts:
@@ -234,17 +309,19 @@ def judge(
 
 @app.command()
 def headroom(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    file: Scenario1,
     json_path: JsonPath = None,
     tolerance: Annotated[
-        float, typer.Option(min=0.001, max=0.5, help="Relative precision of the search.")
+        float,
+        typer.Option(min=0.001, max=0.5, metavar="X", help="Relative precision of the search."),
     ] = 0.02,
     max_scale: Annotated[
-        float, typer.Option(min=1.0, help="Give up above this load scale.")
+        float, typer.Option(min=1.0, metavar="X", help="Give up above this load scale.")
     ] = 1000.0,
     seed: Seed = None,
     replications: Replications = None,
     jobs: Jobs = None,
+    max_visits: MaxVisits = None,
 ) -> None:
     """Find the largest load scale at which every SLO still holds, with a 95% interval
     and the SLO and resource that break first. Scales are absolute: today's load is 1.
@@ -253,33 +330,45 @@ def headroom(
 
         capplan headroom scenarios/current.yaml --json headroom.json
     """
+    from capplan.files import write_json
     from capplan.headroom import describe
     from capplan.headroom import headroom as search
-    from capplan.report.json_out import write_json_data
 
     (scenario,) = _load_all([file], None, seed, replications)
 
     def show(scale: float, holds: bool) -> None:
         err.print(f"  {scale:8.3f}x: {'SLOs hold' if holds else 'SLO breached'}", highlight=False)
 
-    result = search(scenario, tolerance=tolerance, max_scale=max_scale, jobs=jobs, progress=show)
+    result = search(
+        scenario,
+        tolerance=tolerance,
+        max_scale=max_scale,
+        jobs=jobs,
+        progress=show,
+        max_visits=max_visits,
+    )
     if json_path is not None:
-        write_json_data(json_path, result)
+        write_json(json_path, result)
     typer.echo(describe(result))
 
 
 @app.command()
 def size(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    file: Scenario1,
     load_scale: Annotated[
-        float | None, typer.Option(min=0.0, help="Size for this load scale (default: the file's).")
+        float | None,
+        typer.Option(metavar="X", help="Size for this load scale (default: the file's)."),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write the sized scenario here (default: <name>-sized.yaml)."),
+        typer.Option(
+            metavar="PATH",
+            help="Write the sized scenario here (default: <name>-sized.yaml next to the input).",
+        ),
     ] = None,
     json_path: JsonPath = None,
     jobs: Jobs = None,
+    max_visits: MaxVisits = None,
 ) -> None:
     """Find the fewest replicas of each service that keep every SLO and every utilization
     under the autoscaling target at the projected load, confirmed by simulation, and write
@@ -291,58 +380,27 @@ def size(
 
         capplan size scenarios/10x.yaml --out 10x-sized.yaml
     """
-    from rich.table import Table
-
-    from capplan.report.json_out import write_json_data, write_text_atomic
+    from capplan.files import write_json, write_text
+    from capplan.report.sizing import progress_line, render_sizing
     from capplan.sizing import size as run_sizing
-    from capplan.sizing import sized_yaml
+    from capplan.sizing import sized_overlay
 
     (scenario,) = _load_all([file], None, None, None)
-
-    def show(round_: int, replicas: dict[str, int]) -> None:
-        err.print(f"  round {round_}: {replicas}", highlight=False)
-
-    result = run_sizing(scenario, load_scale, jobs=jobs, progress=show)
-    table = Table(
-        title=f"Sizing {scenario.name} at load scale {result['load_scale']:g}", title_justify="left"
+    path = out if out is not None else _default_sized_path(file)
+    result = run_sizing(
+        scenario,
+        load_scale,
+        jobs=jobs,
+        max_visits=max_visits,
+        progress=lambda r, n: err.print("  " + progress_line(r, n), highlight=False, markup=False),
     )
-    for col in ("service", "today", "sized", "HPA min-max", "CPU request", "why"):
-        table.add_column(col)
-    for row in result["components"]:
-        cpu = f"{row['cpu_request']:.2f}" if "cpu_request" in row else "-"
-        table.add_row(
-            row["component"],
-            str(row["replicas_today"]),
-            str(row["replicas"]),
-            f"{row['hpa_min_replicas']}-{row['hpa_max_replicas']}",
-            cpu,
-            row["reason"],
-        )
-    console = Console()
-    console.print(table)
-    console.print(
-        "CPU request: mean CPU use per replica at the sized count + 15% (the model gives mean "
-        "use, not a usage percentile); HPA max: sized + 25%; HPA min: what today's load needs.",
-        style="dim",
-    )
-    if result["infrastructure"]:
-        infra = Table(
-            title="Also needed (provisioned, not autoscaled)",
-            title_justify="left",
-        )
-        for col in ("component", "setting", "today", "sized", "why"):
-            infra.add_column(col)
-        for row in result["infrastructure"]:
-            infra.add_row(
-                row["component"], row["setting"], row["today"], row["sized"], row["reason"]
-            )
-        console.print(infra)
-    path = out if out is not None else Path(f"{scenario.name}-sized.yaml")
-    write_text_atomic(path, sized_yaml(result))
-    typer.echo(f"wrote {path}")
+    Console().print(render_sizing(result, scenario.name))
+    base = os.path.relpath(file.resolve(), path.resolve().parent)
+    write_text(path, sized_overlay(result, scenario, base))
+    typer.echo(f"wrote {path} (extends {base}; only what sizing changed)")
     if json_path is not None:
         payload = {k: v for k, v in result.items() if k not in ("result", "sized")}
-        write_json_data(json_path, payload)
+        write_json(json_path, payload)
     if result["slos_met"]:
         typer.echo("every SLO holds at the sized configuration (confirmed by simulation)")
         return
@@ -350,14 +408,37 @@ def size(
     raise typer.Exit(1)
 
 
+SIZED_MARK = "sized by capplan"
+
+
+def _default_sized_path(file: Path) -> Path:
+    """``<input>-sized.yaml`` beside the input; an existing file there is replaced only if
+    capplan wrote it (the user did not name it, so it must not be theirs)."""
+    path = file.with_name(f"{file.stem}-sized.yaml")
+    if path.exists():
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")[:300]
+        except OSError:
+            head = ""
+        if SIZED_MARK not in head:
+            raise CapplanError(
+                f"{path} exists and was not written by capplan size: name the output with --out"
+            )
+    return path
+
+
 @app.command("render-manifests")
 def render_manifests(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    file: Scenario1,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default: manifests/<scenario name>).")
+        Path | None,
+        typer.Option(metavar="FOLDER", help="Output folder (default: manifests/<scenario name>)."),
     ] = None,
     kubernetes_version: Annotated[
-        str, typer.Option(help="Kubernetes version whose schemas the objects must pass.")
+        str,
+        typer.Option(
+            metavar="VERSION", help="Kubernetes version whose schemas the objects must pass."
+        ),
     ] = "1.33",
     namespace: Annotated[str, typer.Option(help="Namespace of every object.")] = "default",
     apply: Annotated[
@@ -369,6 +450,7 @@ def render_manifests(
     ] = False,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    max_visits: MaxVisits = None,
 ) -> None:
     """Render Kubernetes manifests for a scenario: a Deployment, HorizontalPodAutoscaler
     (autoscaling/v2) and PodDisruptionBudget per service, a PrometheusRule for its alert
@@ -383,9 +465,11 @@ def render_manifests(
         capplan render-manifests scenarios/10x-planned.yaml --kubernetes-version 1.33
     """
     from capplan.k8s import render, write
+    from capplan.k8s.render import check_inputs
 
     (scenario,) = _load_all([file], None, None, None)
-    (result,) = _simulate_all([scenario], jobs, progress)
+    check_inputs(scenario, namespace, kubernetes_version)
+    (result,) = _simulate_all([scenario], jobs, progress, max_visits)
     files = render(scenario, result, namespace=namespace, kubernetes_version=kubernetes_version)
     folder = out if out is not None else Path("manifests") / scenario.name
     for path in write(files, str(folder)):
@@ -425,7 +509,7 @@ def schema() -> None:
 def main() -> None:
     """Entry point: run the app, turning expected errors into a message and an exit code."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="capplan")
     except CapplanError as exc:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -439,7 +523,10 @@ def main() -> None:
         if callable(show) and isinstance(usage_code, int):
             show()
             sys.exit(usage_code)
-        if type(exc).__name__ == "Abort":
+        if type(exc).__name__ == "Abort":  # click's form of KeyboardInterrupt
+            err.print("interrupted")
             sys.exit(130)
         raise
+    if code == 130:  # typer turns a KeyboardInterrupt into exit code 130
+        err.print("interrupted")
     sys.exit(code if isinstance(code, int) else 0)

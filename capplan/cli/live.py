@@ -12,7 +12,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from capplan.cli.app import Jobs, JsonPath, Replications, Scale, Seed, _load_all, app, err, judge
+from capplan.cli.app import (
+    Jobs,
+    JsonPath,
+    Replications,
+    Scale,
+    Scenario1,
+    Seed,
+    _load_all,
+    app,
+    err,
+    judge,
+)
 from capplan.errors import CapplanError
 
 
@@ -46,9 +57,13 @@ def _check_url(url: str) -> None:
 
 @app.command()
 def emulate(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
+    file: Scenario1,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, metavar="PORT", help="Port to listen on.")
+    ] = 8080,
     scale: Scale = None,
     seed: Seed = None,
 ) -> None:
@@ -86,44 +101,79 @@ def emulate(
 
 @app.command()
 def loadtest(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    host: Annotated[str, typer.Option(help="Base URL of the system under test.")],
-    duration: Annotated[str, typer.Option(help="Length of the test, e.g. 60s, 5min.")] = "60s",
+    file: Scenario1,
+    host: Annotated[str, typer.Option(metavar="URL", help="Base URL of the system under test.")],
+    duration: Annotated[
+        str, typer.Option(metavar="DURATION", help="Length of the test, e.g. 60s, 5m.")
+    ] = "60s",
     warmup: Annotated[
         str | None,
-        typer.Option(help="Start of the test left out of the figures (default: 10%)."),
+        typer.Option(
+            metavar="DURATION", help="Start of the test left out of the figures (default: 10%)."
+        ),
     ] = None,
     scale: Scale = None,
     workers: Annotated[
-        int, typer.Option(min=0, help="Local Locust worker processes (distributed mode).")
+        int,
+        typer.Option(min=0, metavar="N", help="Local Locust worker processes (distributed mode)."),
     ] = 0,
     remote_workers: Annotated[
-        int, typer.Option(min=0, help="Locust workers expected from other machines.")
+        int, typer.Option(min=0, metavar="N", help="Locust workers expected from other machines.")
     ] = 0,
     master_bind: Annotated[
-        str, typer.Option(help="Address the Locust master listens on for workers.")
+        str,
+        typer.Option(metavar="ADDRESS", help="Address the Locust master listens on for workers."),
     ] = "127.0.0.1",
     master_port: Annotated[
         int | None,
         typer.Option(
-            min=1, max=65535, help="Master port (default 5557 with remote workers, else free)."
+            min=1,
+            max=65535,
+            metavar="PORT",
+            help="Master port (default 5557 with remote workers, else free).",
         ),
     ] = None,
     json_path: JsonPath = None,
     gate: Annotated[
         bool, typer.Option("--gate", help="Judge the scenario's SLOs on the measurement.")
     ] = False,
-    junit: Annotated[Path | None, typer.Option(help="With --gate: JUnit XML here.")] = None,
-    markdown: Annotated[Path | None, typer.Option(help="With --gate: Markdown here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="With --gate: JUnit XML here.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(metavar="PATH", help="With --gate: Markdown here.")
+    ] = None,
     artifacts: Annotated[
         Path | None,
-        typer.Option(help="Keep the locustfile, Locust's CSV and log, and the records here."),
+        typer.Option(
+            metavar="FOLDER",
+            help="Keep the locustfile, Locust's CSV and log, and the records in this new or "
+            "empty folder.",
+        ),
     ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask before loading a non-loopback target.")
     ] = False,
     predict: Annotated[bool, typer.Option(help="Simulate the measured load and compare.")] = True,
-    seed: Seed = None,
+    emulator: Annotated[
+        bool,
+        typer.Option(
+            "--emulator",
+            help="The target is capplan emulate: also read its health endpoint, which "
+            "reports model events it handled late.",
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Seed of the arrival schedule and of the prediction (default: a fresh "
+            "schedule each run, printed so that it can be replayed; the scenario's seed "
+            "for the prediction).",
+            show_default=False,
+        ),
+    ] = None,
     replications: Replications = None,
     jobs: Jobs = None,
     progress: Annotated[bool, typer.Option(help="Show progress while the test runs.")] = True,
@@ -133,15 +183,16 @@ def loadtest(
     think time. Reports measured latency percentiles, throughput and errors with 95%
     intervals beside what the model predicts at the measured load, flagging differences
     larger than the noise. With --gate, judges the SLOs on the measurement: exit codes as
-    capplan gate (0 hold, 1 violated, 3 inconclusive). Ctrl-C stops Locust and still
-    reports and writes what was measured (exit 130).
+    capplan gate (0 hold, 1 violated, 3 inconclusive). A test in which no request
+    succeeded exits 1. Ctrl-C stops Locust and still reports and writes what was measured
+    (exit 130).
 
     Example:
 
         capplan loadtest scenarios/current.yaml --host http://127.0.0.1:8080 --duration 60s
     """
+    from capplan.files import write_json
     from capplan.loadtest import loadtest as run
-    from capplan.report.json_out import write_json_data
     from capplan.report.loadtest import render
 
     _check_url(host)
@@ -192,11 +243,18 @@ def loadtest(
             progress=bar_progress,
             predict=predict,
             jobs=jobs,
+            emulator=emulator,
+            schedule_seed=seed,
         )
     finally:
         if bar is not None:
             bar.stop()
     Console().print(render(result))
+    err.print(
+        f"arrival schedule seed {result['plan']['seed']} (--seed {result['plan']['seed']} "
+        "replays it)",
+        highlight=False,
+    )
     code = 0
     if gate:
         from capplan.gate import evaluate
@@ -205,10 +263,13 @@ def loadtest(
         result["gate"] = [v.to_dict() for v in verdicts]
         code = judge(verdicts, junit, markdown, None)
     if json_path is not None:
-        write_json_data(json_path, result)
+        write_json(json_path, result)
         err.print(f"wrote {json_path}", highlight=False)
     if result["interrupted"]:
         raise KeyboardInterrupt
+    if result["failed"]:
+        err.print(f"load test failed: {result['failed']}; is {host} serving?", highlight=False)
+        code = max(code, 1)
     raise typer.Exit(code)
 
 

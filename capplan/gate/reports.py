@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import Counter
 
+from capplan.files import to_json
 from capplan.gate.verdicts import FAIL, INCONCLUSIVE, PASS, Verdict, exit_code
-from capplan.report.json_out import to_json
 
 ICONS = {PASS: "✅", FAIL: "❌", INCONCLUSIVE: "⚠️"}
 

@@ -77,7 +77,8 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
             value,
             None,
             INCONCLUSIVE,
-            f"{label} = {shown} with no confidence interval (one replication); target {limit}",
+            f"{label} = {shown} with no confidence interval "
+            f"({row.get('no_interval') or 'one replication'}); target {limit}",
         )
     interval = f"{shown} (95% CI {_fmt(name, ci[0])} to {_fmt(name, ci[1])})"
     if ci[1] <= target:

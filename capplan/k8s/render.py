@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from capplan._version import __version__
+from capplan.files import inside, write_text
 from capplan.k8s import monitoring, objects
-from capplan.k8s.validate import ManifestError, check_all
-from capplan.report.json_out import write_text_atomic
+from capplan.k8s.validate import check_all, check_namespace, check_scenario, check_version
 from capplan.scenario.components import ServiceComponent
 from capplan.scenario.model import Scenario, scenario_hash
 
@@ -44,6 +44,22 @@ def _yaml(obj: dict[str, Any], comment: list[str]) -> str:
     return head + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
 
 
+def deployed(scenario: Scenario) -> list[tuple[str, ServiceComponent]]:
+    """The components rendered as Deployments: the services (stores are run by charts)."""
+    return [
+        (n, c)
+        for n, c in scenario.components.items()
+        if isinstance(c, ServiceComponent) and c.type == "service"
+    ]
+
+
+def check_inputs(scenario: Scenario, namespace: str, kubernetes_version: str) -> None:
+    """Everything ``render`` needs from its inputs, checked before anything is simulated."""
+    check_version(kubernetes_version)
+    check_namespace(namespace)
+    check_scenario(scenario, [n for n, _ in deployed(scenario)])
+
+
 def worker_bound(c: dict[str, Any]) -> bool:
     """Whether the workers run out before the CPU does at the simulated load."""
     if "cpu_utilization" in c:
@@ -57,7 +73,10 @@ def render(
     namespace: str = "default",
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
 ) -> list[Rendered]:
-    """The manifest set, validated for ``kubernetes_version``; raises ManifestError."""
+    """The manifest set, validated for ``kubernetes_version``; raises ManifestError, or
+    ScenarioError for what the scenario must give (names, images)."""
+    kubernetes_version = check_version(kubernetes_version)
+    check_namespace(namespace)
     labels = {"app.kubernetes.io/part-of": scenario.name, "app.kubernetes.io/managed-by": "capplan"}
     base = {
         "capplan.io/scenario": scenario.name,
@@ -73,18 +92,8 @@ def render(
         "Regenerate rather than edit: capplan render-manifests <scenario file>",
     ]
     files: list[Rendered] = []
-    services = [
-        (n, c)
-        for n, c in scenario.components.items()
-        if isinstance(c, ServiceComponent) and c.type == "service"
-    ]
-    missing = [
-        f"components.{n}.image: required to render its Deployment"
-        for n, c in services
-        if not c.image
-    ]
-    if missing:
-        raise ManifestError("\n".join(missing))
+    services = deployed(scenario)
+    check_scenario(scenario, [n for n, _ in services])
     for name, c in services:
         measured = result["components"][name]
         notes = {
@@ -163,7 +172,7 @@ def write(files: list[Rendered], out_dir: str) -> list[str]:
     """Write the (already validated) set, each file atomically; returns the paths."""
     paths = []
     for f in files:
-        path = f"{out_dir}/{f.name}"
-        write_text_atomic(path, f.text)
-        paths.append(path)
+        path = inside(out_dir, f.name)
+        write_text(path, f.text)
+        paths.append(str(path))
     return paths

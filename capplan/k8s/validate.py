@@ -9,15 +9,75 @@ bundled schema; its shape is checked here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from capplan.errors import CapplanError
+from capplan.errors import CapplanError, Problem, ScenarioError
+from capplan.scenario.model import Scenario
 
 SCHEMA_KINDS = {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""RFC 1123 label: names of Deployments, Services and namespaces, and label values."""
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?")
+DNS_LABEL_RULE = (
+    "not a valid Kubernetes name (RFC 1123: lower-case letters, digits and '-', starting "
+    "and ending with a letter or digit, at most 63 characters)"
+)
 
 
 class ManifestError(CapplanError):
     """A rendered object failed validation; nothing was written."""
+
+
+def supported_versions() -> list[str]:
+    """Kubernetes minor versions whose schemas kubernetes-validate bundles ('1.25', ...)."""
+    from kubernetes_validate import utils
+
+    minors = {".".join(v.split(".")[:2]) for v in utils.all_versions()}
+    return sorted(minors, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def check_version(version: str) -> str:
+    """``version`` as the bundled schemas name it ('1.33' -> '1.33.0'); CapplanError (exit 2)
+    naming the supported range otherwise."""
+    supported = supported_versions()
+    m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version.strip())
+    minor = f"{m.group(1)}.{m.group(2)}" if m else None
+    if minor not in supported:
+        raise CapplanError(
+            f"--kubernetes-version: {version!r} is not supported; the bundled schemas cover "
+            f"{supported[0]} to {supported[-1]}"
+        )
+    return f"{minor}.0"
+
+
+def check_namespace(namespace: str, where: str = "--namespace") -> None:
+    if not DNS_LABEL.fullmatch(namespace):
+        raise CapplanError(f"{where}: {namespace!r} is {DNS_LABEL_RULE}")
+
+
+def check_scenario(scenario: Scenario, services: list[str]) -> None:
+    """What the scenario must give for its manifests, located in its files: names that
+    Kubernetes accepts, and an image for every Deployment. ScenarioError listing all."""
+    problems: list[Problem] = []
+    if not LABEL_VALUE.fullmatch(scenario.name) or not DNS_LABEL.fullmatch(scenario.name):
+        problems.append(
+            scenario.problem(
+                ("name",),
+                f"names the manifests' objects and labels: {DNS_LABEL_RULE}",
+                scenario.name,
+            )
+        )
+    for name in services:
+        if not DNS_LABEL.fullmatch(name):
+            problems.append(scenario.problem(("components", name), DNS_LABEL_RULE, name))
+        if not getattr(scenario.components[name], "image", None):
+            problems.append(
+                scenario.problem(("components", name, "image"), "required to render its Deployment")
+            )
+    if problems:
+        raise ScenarioError(problems)
 
 
 def _where(obj: dict[str, Any]) -> str:
@@ -61,10 +121,9 @@ def problems(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
         except kubernetes_validate.ValidationError as exc:
             path = ".".join(str(p) for p in exc.path) or "(object)"
             found.append(f"{path}: {exc.message}")
-        except kubernetes_validate.utils.VersionNotSupportedError as exc:
-            raise ManifestError(
-                f"Kubernetes {kubernetes_version} is not supported by the bundled schemas: {exc}"
-            ) from exc
+        except kubernetes_validate.utils.VersionNotSupportedError:
+            check_version(kubernetes_version)  # raises with the supported range
+            raise
     found += _quantities(obj)
     spec = obj.get("spec", {})
     if kind == "HorizontalPodAutoscaler" and spec.get("minReplicas", 1) > spec.get(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from capplan.loadtest.measure import no_interval_reason
 from capplan.results.summary import slo_rows
 
 METRICS = (
@@ -80,9 +81,22 @@ def measured_slos(scenario: Any, measured: dict[str, Any]) -> list[dict[str, Any
 
     Utilization and cost objectives are not measured by a load generator and are left
     out."""
-    rows = slo_rows(scenario.slos, "all", measured["latency_s"], measured, False)
+    rows = _explained(
+        slo_rows(scenario.slos, "all", measured["latency_s"], measured, False), measured
+    )
     for name, rtype in scenario.requests.items():
         if rtype.slos and name in measured["by_type"]:
             group = measured["by_type"][name]
-            rows += slo_rows(rtype.slos, name, group["latency_s"], group, False)
+            rows += _explained(slo_rows(rtype.slos, name, group["latency_s"], group, False), group)
+    return rows
+
+
+def _explained(rows: list[dict[str, Any]], group: dict[str, Any]) -> list[dict[str, Any]]:
+    """A measured latency objective without an interval says why: its intervals come from
+    batches of requests, and a tail percentile needs many requests per batch."""
+    for row in rows:
+        if row["value"] is not None and row["ci95"] is None and row["name"].startswith("latency_"):
+            row["no_interval"] = no_interval_reason(
+                row["name"].removeprefix("latency_"), group["successes"]
+            )
     return rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -75,6 +76,8 @@ class Outcome:
     generator_cpu_bound: bool
     """Locust warned that a generator process used more than 90% of a CPU."""
     log_tail: str
+    generator_cpu: float | None = None
+    """CPU the generating processes used, as a share of one core each, over the run."""
 
 
 Progress = Callable[[float, int, int], None]
@@ -232,6 +235,8 @@ def run_locust(
     log = files.log.open("ab")
     interrupted = False
     counter = _Counter(files.samples)
+    cpu_before = _children_cpu()
+    wall_before = time.monotonic()
     try:
         with _stop_requests() as stop:
             try:
@@ -263,12 +268,22 @@ def run_locust(
     finally:
         log.close()
     tail = _tail(files.log)
+    wall = time.monotonic() - wall_before
+    # the workers generate in distributed mode, the single process otherwise
+    generating = max(1, workers)
     return Outcome(
         interrupted=interrupted,
         returncode=procs[0].returncode if procs else None,
         generator_cpu_bound=CPU_WARNING in files.log.read_text(errors="replace"),
         log_tail=tail,
+        generator_cpu=(_children_cpu() - cpu_before) / (wall * generating) if wall > 0 else None,
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds used by this process's waited-for children (the Locust processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _spawner(env: dict[str, str], log: IO[bytes]) -> Callable[[list[str]], subprocess.Popen[bytes]]:

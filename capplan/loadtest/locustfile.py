@@ -32,28 +32,36 @@ class LoadPlan:
     max_in_flight: int = 2000
     """Open workload: requests one generator keeps in flight at most; further arrivals
     are counted as dropped (the generator, not the system, is then the limit)."""
+    seed: int = 0
+    """Seed of the arrival schedule, mix draws and think times: the same seed replays the
+    same schedule."""
 
     @property
     def offered_rps(self) -> float | None:
         return self.scenario.arrival_rate if self.scenario.workload.is_open else None
 
 
-def plan(scenario: Scenario, duration_s: float, generators: int) -> LoadPlan:
-    """The load plan of ``scenario`` (after its load scale) for ``duration_s`` seconds."""
+def plan(
+    scenario: Scenario, duration_s: float, generators: int, seed: int | None = None
+) -> LoadPlan:
+    """The load plan of ``scenario`` (after its load scale) for ``duration_s`` seconds;
+    ``seed`` defaults to the scenario's."""
     timeouts = [r.timeout for r in scenario.requests.values()]
     # without a timeout the drain waits as long as the longest one that is set, or 60 s
     drain = max([t for t in timeouts if t is not None], default=60.0)
     users = generators if scenario.workload.is_open else scenario.users
-    return LoadPlan(scenario, duration_s, users, drain)
+    return LoadPlan(
+        scenario, duration_s, users, drain, seed=scenario.simulation.seed if seed is None else seed
+    )
 
 
-def _think_times(scenario: Scenario) -> list[float]:
+def _think_times(scenario: Scenario, seed: int) -> list[float]:
     if scenario.workload.is_open:
         return []
     import numpy as np
 
     dist = scenario.workload.think_time
-    rng = np.random.Generator(np.random.PCG64(scenario.simulation.seed))
+    rng = np.random.Generator(np.random.PCG64(seed))
     draws: list[float] = dist.draw(rng, THINK_SAMPLES).tolist()
     return [round(x, 6) for x in draws]
 
@@ -80,7 +88,7 @@ def config(p: LoadPlan) -> dict[str, Any]:
     return {
         "scenario": s.name,
         "scenario_hash": scenario_hash(s),
-        "seed": s.simulation.seed,
+        "seed": p.seed,
         "open": s.workload.is_open,
         "rate_rps": p.offered_rps,
         "users": p.users,
@@ -90,7 +98,7 @@ def config(p: LoadPlan) -> dict[str, Any]:
         # the client waits a little longer than the longest timeout, so that a late answer
         # is seen (and counted as a timeout) rather than cut off
         "client_timeout_s": max(timeouts, default=p.drain_s) + 5.0,
-        "think_time_s": _think_times(s),
+        "think_time_s": _think_times(s, p.seed),
         "requests": requests,
     }
 

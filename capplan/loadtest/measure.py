@@ -89,13 +89,32 @@ def _stats(records: list[Record], window_s: float) -> dict[str, float | None]:
     return out
 
 
-def _interval(point: float | None, batch_values: list[float | None]) -> list[float] | None:
+def _interval(
+    point: float | None, batch_values: list[float | None], floor: float = 0.0
+) -> list[float] | None:
+    """Student-t interval of the batch estimates around ``point``, never below ``floor``
+    (for a latency: the fastest request seen, since no estimate can be below what no
+    request went under)."""
     vals = [v for v in batch_values if v is not None]
     if point is None or len(vals) < 2:
         return None
     sd = float(np.std(vals, ddof=1))
     half = float(stdtrit(len(vals) - 1, 0.975)) * sd / math.sqrt(len(vals))
-    return [max(0.0, point - half), point + half]
+    return [max(floor, point - half), point + half]
+
+
+def requests_for_interval(statistic: str) -> int:
+    """Successful requests in the window that an interval on ``statistic`` needs."""
+    return MIN_BATCHES * PER_BATCH[statistic]
+
+
+def no_interval_reason(statistic: str, successes: int) -> str:
+    """Why a measured latency statistic has no interval, and how long a test would."""
+    return (
+        f"{successes:,} successful requests; an interval on {statistic} needs about "
+        f"{requests_for_interval(statistic):,} ({MIN_BATCHES} batches of "
+        f"{PER_BATCH[statistic]}): run the test longer"
+    )
 
 
 def _batches(records: list[Record], start: float, window_s: float, b: int) -> list[list[Record]]:
@@ -109,6 +128,7 @@ def _batches(records: list[Record], start: float, window_s: float, b: int) -> li
 def _group(records: list[Record], start: float, window_s: float) -> dict[str, Any]:
     whole = _stats(records, window_s)
     successes = sum(r.outcome == "ok" for r in records)
+    fastest = min((r.response_s or 0.0 for r in records if r.outcome == "ok"), default=0.0)
     cache: dict[int, list[dict[str, float | None]]] = {}
     ci: dict[str, list[float] | None] = {}
     for key, point in whole.items():
@@ -122,13 +142,14 @@ def _group(records: list[Record], start: float, window_s: float) -> dict[str, An
         if b not in cache:
             width = window_s / b
             cache[b] = [_stats(g, width) for g in _batches(records, start, window_s, b)]
-        ci[key] = _interval(point, [est[key] for est in cache[b]])
+        floor = fastest if key in PER_BATCH else 0.0
+        ci[key] = _interval(point, [est[key] for est in cache[b]], floor)
     errors: dict[str, int] = {}
     for r in records:
         if r.outcome != "ok":
             errors[r.outcome] = errors.get(r.outcome, 0) + 1
     failed, n = sum(errors.values()), len(records)
-    if failed in (0, n):
+    if n and failed in (0, n):
         # every batch agrees, so their spread says nothing: the exact binomial
         # (Clopper-Pearson) bound for 0 or n failures in n requests takes over
         edge = 0.025 ** (1 / n)
@@ -139,6 +160,7 @@ def _group(records: list[Record], start: float, window_s: float) -> dict[str, An
             **{k: whole[k] for k in ("mean", *QUANTILES)},
             "ci95": {k: ci[k] for k in ("mean", *QUANTILES)},
         },
+        "successes": successes,
         "offered_rps": len(records) / window_s,
         "achieved_rps": len(sent) / window_s,
         "throughput_rps": whole["throughput_rps"],
@@ -168,7 +190,7 @@ def measure(
     result = _group(inside, lo, window_s)
     if not open_workload:
         result["offered_rps"] = None  # a closed workload's rate follows from the system
-    names = sorted({r.name for r in records})
+    names = sorted({r.name for r in inside})
     result["by_type"] = {
         name: _group([r for r in inside if r.name == name], lo, window_s) for name in names
     }
@@ -189,22 +211,44 @@ def measure(
     return result
 
 
-def generator_warnings(measured: dict[str, Any], cpu_bound: bool) -> list[str]:
-    """Reasons to distrust the measured latencies: the generator, not the system, lagged."""
+GENERATOR_BUSY = 0.8
+"""A generator process using this much of a core or more is the limit on sending on time."""
+
+
+def generator_warnings(
+    measured: dict[str, Any], cpu_bound: bool, generator_cpu: float | None, load: str
+) -> list[str]:
+    """Reasons to distrust the measured latencies: requests left late or were dropped.
+
+    Lateness has two causes with different cures: a generator process that is busy
+    (``generator_cpu``, its share of a core, near 1: more ``--workers`` help) or a machine
+    busy with other work (the generator idle yet late: more workers would not help)."""
     out = []
     if measured["dropped"]:
         out.append(
             f"the generator dropped {measured['dropped']} arrivals (too many requests in "
             "flight): it did not offer the planned load"
         )
+    busy = cpu_bound or (generator_cpu is not None and generator_cpu >= GENERATOR_BUSY)
+    share = "" if generator_cpu is None else f" ({generator_cpu:.0%} of a core per process)"
     if measured["late_fraction"] > LATE_WARN:
-        out.append(
+        late = (
             f"{measured['late_fraction']:.1%} of requests were sent more than "
-            f"{LATE_S * 1000:.0f} ms after their scheduled time: the load generator is "
-            "saturated, so its latencies are not to be trusted (use --workers)"
+            f"{LATE_S * 1000:.0f} ms after their scheduled time"
         )
-    if cpu_bound:
-        out.append("Locust reported a generator process above 90% CPU: add --workers")
+        if busy:
+            out.append(
+                f"{late}: the load generator is CPU-bound{share}, so the test offered less "
+                "than planned and its latencies include the lag; add --workers"
+            )
+        else:
+            out.append(
+                f"{late}, while the generator itself was not busy{share}: the machine is "
+                f"busy with other work ({load}), so latencies may include that; more "
+                "--workers would not help"
+            )
+    elif busy:
+        out.append(f"a generator process was CPU-bound{share}: add --workers")
     return out
 
 

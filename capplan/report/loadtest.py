@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from capplan.report.text import estimate, per_second, percent
+from capplan.report.text import NotedTable, estimate, per_second, percent
 from capplan.scenario.units import format_duration
 
 FORMATS = {
@@ -40,16 +39,14 @@ def _verdict(row: dict[str, Any]) -> Text:
     return Text("ok", style="green")
 
 
-def comparison_table(result: dict[str, Any]) -> Table:
-    table = Table(
+def comparison_table(result: dict[str, Any]) -> NotedTable:
+    table = NotedTable(
         title=f"{result['scenario']}: predicted vs measured at the measured load",
-        title_justify="left",
-        caption=(
+        note=(
             "± half-widths of 95% intervals (prediction: across replications; measurement: "
             "batch means). differs: the difference exceeds both intervals together; ok: it "
             "does not; ?: no interval (too few requests for that statistic)."
         ),
-        caption_justify="left",
     )
     for col, justify in (
         ("requests", "left"),
@@ -59,14 +56,14 @@ def comparison_table(result: dict[str, Any]) -> Table:
         ("difference", "right"),
         ("", "left"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify)
     scope = None
     for row in result["comparison"]:
         fmt = _fmt(row["metric"])
         if scope is not None and row["scope"] != scope:
             table.add_section()
         table.add_row(
-            row["scope"] if row["scope"] != scope else "",
+            Text(row["scope"] if row["scope"] != scope else ""),
             row["metric"].removeprefix("latency "),
             estimate(row["predicted"], row["predicted_ci95"], fmt),
             estimate(row["measured"], row["measured_ci95"], fmt),
@@ -77,17 +74,17 @@ def comparison_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def measured_table(result: dict[str, Any]) -> Table:
+def measured_table(result: dict[str, Any]) -> NotedTable:
     """Measurement alone (an interrupted test has no prediction)."""
     m = result["measured"]
-    table = Table(title=f"{result['scenario']}: measured", title_justify="left")
+    table = NotedTable(title=f"{result['scenario']}: measured")
     for col in ("requests", "mean", "p50", "p95", "p99", "throughput", "error rate"):
         table.add_column(col, justify="left" if col == "requests" else "right")
     groups = [("all", m), *m["by_type"].items()]
     for name, g in groups:
         lat = g["latency_s"]
         table.add_row(
-            name,
+            Text(name),
             *(estimate(lat[k], lat["ci95"][k]) for k in ("mean", "p50", "p95", "p99")),
             estimate(g["throughput_rps"], g["throughput_rps_ci95"], per_second),
             estimate(g["error_rate"], g["error_rate_ci95"], percent),

@@ -228,7 +228,8 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
             style="" if linear else "red",
         )
 
-    table.add_row(f"vs {base['scenario']}", *[scaling(r) for r in results])
+    if len(priced) > 1:
+        table.add_row(Text(f"vs {base['scenario']}"), *[scaling(r) for r in results])
     return table
 
 

@@ -18,6 +18,7 @@ from capplan.results.stats import mean_ci
 from capplan.scenario.graph import waits_on
 from capplan.scenario.model import Scenario, Slos, scenario_hash
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
+from capplan.sim.sketch import ALPHA as SKETCH_ACCURACY
 
 LATENCY_KEYS = ("mean", "p50", "p95", "p99")
 SATURATION_OFFERED_LOAD = 0.995
@@ -41,12 +42,24 @@ def _latency(summaries: list[LatencySummary | None], valid: bool) -> dict[str, A
     for key in LATENCY_KEYS:
         est = _ci([getattr(s, key) for s in present])
         out[key], ci[key] = est["value"], est["ci95"]
+        if key != "mean" and ci[key] is not None:
+            # a percentile is read from the sketch to within its relative accuracy: when
+            # the replications agree (constant service times) the interval is that wide,
+            # never narrower
+            res = SKETCH_ACCURACY * out[key]
+            ci[key] = [min(ci[key][0], out[key] - res), max(ci[key][1], out[key] + res)]
     out["ci95"] = ci
     return out
 
 
-def _saturated(ms: list[Any]) -> bool:
+def _saturated(ms: list[Any], closed: bool) -> bool:
     """Whether a station cannot keep up, judged on all replications together.
+
+    Saturation (no steady state: queues that grow as long as the run lasts) is a property
+    of open arrivals beyond capacity. A closed population cannot overrun a station: its
+    queues are bounded by the number of users and latency has a steady value however busy
+    the bottleneck is, which the binding constraint then names. Only CPU demand beyond the
+    limits counts there.
 
     Offered load (arrivals × mean holding time / capacity) at or above 1 is the
     definition; its estimate is averaged over replications so that one short, busy window
@@ -62,13 +75,15 @@ def _saturated(ms: list[Any]) -> bool:
     busy = sum(m.utilization for m in ms) / n
     cpu = sum(m.extra.get("cpu_demand_vs_limit", 0.0) for m in ms) / n
     growing = growth > max(50.0, 0.05 * arrivals) and busy > 0.9
+    if closed:
+        return cpu >= 1.0
     return offered >= SATURATION_OFFERED_LOAD or growing or cpu >= 1.0
 
 
 COMPONENT_ESTIMATES = ("utilization", "mean_queue_length", "mean_wait_s", "throughput_rps")
 
 
-def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
+def _components(records: list[ReplicationRecord], closed: bool) -> dict[str, dict[str, Any]]:
     out = {}
     for name in records[0].components:
         ms = [r.components[name] for r in records]
@@ -81,7 +96,7 @@ def _components(records: list[ReplicationRecord]) -> dict[str, dict[str, Any]]:
         entry.update(
             offered_load=_ci([m.offered_load for m in ms])["value"],
             rejected=sum(m.rejected for m in ms),
-            saturated=_saturated(ms),
+            saturated=_saturated(ms, closed),
             # time requests spend here (nested calls excluded) over their time in the system
             latency_share=_ci(
                 [m.residence_s / s if s else 0.0 for m, s in zip(ms, sojourn, strict=True)]
@@ -227,7 +242,7 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     """The result of a simulation as the JSON-ready dict documented in docs/json.md."""
     sim = scenario.simulation
     window = records[0].window_s
-    components = _components(records)
+    components = _components(records, not scenario.workload.is_open)
     saturated = {n for n, c in components.items() if c["saturated"]}
     unfinished = sum(r.unfinished for r in records)
     requests: dict[str, Any] = {}

@@ -13,7 +13,16 @@ from pydantic import Field, model_validator
 
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import LinkComponent, LlmApiComponent
-from capplan.scenario.types import Bytes, Cpu, Fraction, Model, PositiveDuration, PositiveInt
+from capplan.scenario.types import (
+    Bytes,
+    Cpu,
+    Fraction,
+    Model,
+    PositiveDuration,
+    Replicas,
+    SmallCount,
+    Workers,
+)
 
 
 class ResourceAmounts(Model):
@@ -47,9 +56,9 @@ class Resources(Model):
 class Autoscaling(Model):
     """Horizontal autoscaling bounds (stored for sizing and manifests; the engine uses ``replicas``)."""
 
-    min: PositiveInt
+    min: Replicas
     """Fewest replicas."""
-    max: PositiveInt
+    max: Replicas
     """Most replicas; at least ``min``."""
     cpu_target: Fraction = 0.7
     """Target CPU utilization of the replicas' CPU requests, e.g. '70%'."""
@@ -70,9 +79,9 @@ class ServiceComponent(Model):
     """
 
     type: Literal["service"]
-    replicas: PositiveInt = 1
+    replicas: Replicas = 1
     """Number of replicas (pods)."""
-    workers: PositiveInt = 1
+    workers: Workers = 1
     """Requests one replica serves at the same time (threads, event-loop slots, connections)."""
     load_balancing: Literal["round_robin", "least_connections", "shared_queue"] = "round_robin"
     """How requests spread over replicas. ``round_robin`` (default) and ``least_connections``
@@ -84,7 +93,7 @@ class ServiceComponent(Model):
     """CPU time one request consumes here, for CPU utilization against ``resources.requests.cpu``."""
     resources: Resources | None = None
     """Per-replica requests and limits (Kubernetes quantities)."""
-    queue_limit: Annotated[int, Field(ge=0, strict=True)] | None = None
+    queue_limit: Annotated[int, Field(ge=0, le=10_000_000, strict=True)] | None = None
     """Requests allowed to wait per queue; one more is rejected (error cause ``rejected``).
     Default: unbounded."""
     autoscaling: Autoscaling | None = None
@@ -114,9 +123,9 @@ class DatabaseComponent(ServiceComponent):
     """
 
     type: Literal["database"]  # type: ignore[assignment]
-    shards: PositiveInt = 1
+    shards: SmallCount = 1
     """Shards; a call goes to one shard chosen uniformly."""
-    read_replicas: Annotated[int, Field(ge=0, strict=True)] = 0
+    read_replicas: Annotated[int, Field(ge=0, le=1000, strict=True)] = 0
     """Extra replicas per shard that serve ``op: read`` steps only."""
 
     @property

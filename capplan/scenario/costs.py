@@ -6,9 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from capplan.scenario.types import Bytes, Cpu, Model
-
-Dollars = Annotated[float, Field(ge=0)]
+from capplan.scenario.types import Bytes, Cpu, Dollars, Model
 
 
 class NodeShape(Model):
@@ -18,16 +16,16 @@ class NodeShape(Model):
     """Allocatable CPU cores."""
     memory: Bytes
     """Allocatable memory: '32Gi'."""
-    price_per_hour: Dollars
+    price_per_hour: Annotated[float, Field(ge=0, le=1e6)]
     """Dollars per node-hour."""
 
 
 class Cluster(Model):
     """Node-count bounds of the cluster autoscaler."""
 
-    min_nodes: Annotated[int, Field(ge=0, strict=True)] = 0
+    min_nodes: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 0
     """The cluster never runs fewer nodes."""
-    max_nodes: Annotated[int, Field(gt=0, strict=True)] | None = None
+    max_nodes: Annotated[int, Field(gt=0, le=100_000, strict=True)] | None = None
     """The cluster cannot run more; needing more is reported."""
 
     @model_validator(mode="after")
@@ -42,7 +40,7 @@ class Storage(Model):
 
     size: Bytes
     """Stored data at today's load: '500GB'."""
-    price_per_gb_month: Dollars
+    price_per_gb_month: Annotated[float, Field(ge=0, le=1e4)]
     """Dollars per GB-month (replication, IOPS and backups included, as billed)."""
     grows_with_load: bool = False
     """Whether the stored data grows in proportion to ``load_scale``."""
@@ -53,7 +51,7 @@ class NetworkCost(Model):
 
     fixed_per_month: Dollars = 0.0
     """Dollars per month for capacity (ports, interconnects, load balancers)."""
-    egress_price_per_gb: Dollars = 0.0
+    egress_price_per_gb: Annotated[float, Field(ge=0, le=1e4)] = 0.0
     """Dollars per GB crossing the links named in ``egress_links``."""
     egress_links: list[str] = Field(default_factory=list)
     """Link components whose traffic is billed as egress."""

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
-from capplan.scenario.types import Model, NonNegativeDuration, PositiveDuration
+from capplan.scenario.types import Cv, Model, NonNegativeDuration, PositiveDuration
 
 _Z95 = 1.6448536269514722  # standard normal 95th percentile
 
@@ -62,7 +62,7 @@ class LogNormal(Model):
     distribution: Literal["lognormal"]
     mean_: PositiveDuration | None = Field(None, alias="mean")
     """Mean duration (with ``cv``)."""
-    cv: float | None = Field(None, gt=0)
+    cv: Cv | None = None
     """Coefficient of variation, standard deviation / mean (with ``mean``)."""
     p50: PositiveDuration | None = None
     """Median (with ``p95``)."""
@@ -79,6 +79,12 @@ class LogNormal(Model):
             raise ValueError("give either 'mean' and 'cv', or 'p50' and 'p95'")
         if by_quantiles and self.p95 <= self.p50:  # type: ignore[operator]
             raise ValueError("p95 must be greater than p50")
+        if by_quantiles and self.scv > 100**2:
+            raise ValueError(
+                "p95 is so far above p50 that the coefficient of variation exceeds 100"
+            )
+        if self.mean > 366 * 86400:
+            raise ValueError("the mean duration exceeds a year")
         return self
 
     @property
@@ -109,7 +115,7 @@ class Gamma(Model):
     distribution: Literal["gamma"]
     mean: PositiveDuration
     """Mean duration."""
-    cv: float = Field(gt=0)
+    cv: Cv
     """Coefficient of variation."""
 
     @property
@@ -153,7 +159,7 @@ class Empirical(Model):
     """Resample measured durations (e.g. exported from tracing), each equally likely."""
 
     distribution: Literal["empirical"]
-    samples: list[NonNegativeDuration] = Field(min_length=1)
+    samples: list[NonNegativeDuration] = Field(min_length=1, max_length=1_000_000)
     """Observed durations."""
 
     @property
@@ -194,15 +200,15 @@ class CountDistribution(Model):
     """
 
     distribution: Literal["constant", "exponential", "lognormal", "gamma", "uniform"] = "constant"
-    value: Annotated[float, Field(ge=0)] | None = None
+    value: Annotated[float, Field(ge=0, le=1e7)] | None = None
     """The count (constant)."""
-    mean_: Annotated[float, Field(gt=0)] | None = Field(None, alias="mean")
+    mean_: Annotated[float, Field(gt=0, le=1e7)] | None = Field(None, alias="mean")
     """Mean count."""
-    cv: Annotated[float, Field(gt=0)] | None = None
+    cv: Cv | None = None
     """Coefficient of variation (lognormal, gamma)."""
-    low: Annotated[float, Field(ge=0)] | None = None
+    low: Annotated[float, Field(ge=0, le=1e7)] | None = None
     """Smallest count (uniform)."""
-    high: Annotated[float, Field(ge=0)] | None = None
+    high: Annotated[float, Field(ge=0, le=1e7)] | None = None
     """Largest count (uniform)."""
 
     @model_validator(mode="after")

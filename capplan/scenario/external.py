@@ -8,24 +8,33 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from capplan.scenario.distributions import Constant, Count, CountDistribution, Distribution
-from capplan.scenario.types import Bandwidth, Fraction, Model, NonNegativeDuration, PositiveInt
+from capplan.scenario.types import (
+    Bandwidth,
+    Fraction,
+    Model,
+    NonNegativeDuration,
+    PositiveInt,
+    SmallCount,
+)
+
+Quota = Annotated[float, Field(gt=0, le=1e12)]
 
 
 class Burst(Model):
     """Token-bucket capacities: how much may be spent at once after a quiet spell."""
 
-    requests: Annotated[float, Field(gt=0)] | None = None
+    requests: Quota | None = None
     """Requests; default: one minute's quota."""
-    tokens: Annotated[float, Field(gt=0)] | None = None
+    tokens: Quota | None = None
     """Tokens; default: one minute's quota."""
 
 
 class RateLimit(Model):
     """Provider quotas, enforced as token buckets refilled continuously."""
 
-    requests_per_minute: Annotated[float, Field(gt=0)]
+    requests_per_minute: Quota
     """Calls admitted per minute."""
-    tokens_per_minute: Annotated[float, Field(gt=0)]
+    tokens_per_minute: Quota
     """Input plus output tokens admitted per minute."""
     burst: Burst = Field(default_factory=Burst)
     """Bucket capacities."""
@@ -34,10 +43,10 @@ class RateLimit(Model):
 class Retry(Model):
     """How the client retries a 429 (Too Many Requests)."""
 
-    attempts: PositiveInt = 3
+    attempts: SmallCount = 3
     """Attempts in all, the first included; after the last 429 the request fails with
     cause ``rate_limited``."""
-    backoff_factor: Annotated[float, Field(ge=1)] = 2.0
+    backoff_factor: Annotated[float, Field(ge=1, le=100)] = 2.0
     """Each retry waits this many times longer than the one before."""
     initial_delay: NonNegativeDuration = 1.0
     """Wait before the first retry. Default 1s."""
@@ -61,9 +70,9 @@ class LlmLatency(Model):
 class Pricing(Model):
     """Token prices in US dollars."""
 
-    input_per_1k: Annotated[float, Field(ge=0)]
+    input_per_1k: Annotated[float, Field(ge=0, le=1000)]
     """Dollars per 1,000 input tokens."""
-    output_per_1k: Annotated[float, Field(ge=0)]
+    output_per_1k: Annotated[float, Field(ge=0, le=1000)]
     """Dollars per 1,000 output tokens."""
 
 

@@ -10,74 +10,15 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from capplan.errors import Problem, ScenarioError
 from capplan.scenario.model import Scenario
 from capplan.scenario.references import check_references
 from capplan.scenario.types import Model
+from capplan.scenario.yamlfile import Origins, YamlPath, format_path, read_yaml, unreadable
 
-YamlPath = tuple[str | int, ...]
-Origins = dict[YamlPath, tuple[str, int]]
-
-
-def format_path(path: YamlPath) -> str:
-    """('requests', 'chat', 'steps', 0, 'call') -> 'requests.chat.steps[0].call'."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _read_yaml(file: Path, shown: str) -> tuple[Any, Origins, list[Problem]]:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, {}, [Problem(shown, "", "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, {}, [Problem(shown, "", f"cannot read file: {exc}")]
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        return None, {}, [Problem(shown, "", f"not valid YAML: {exc.problem}", line)]
-    except yaml.YAMLError as exc:
-        return None, {}, [Problem(shown, "", f"not valid YAML: {exc}")]
-    finally:
-        loader.dispose()
-    origins: Origins = {}
-    problems: list[Problem] = []
-
-    def walk(n: yaml.Node, path: YamlPath) -> None:
-        if isinstance(n, yaml.MappingNode):
-            seen: set[object] = set()
-            for key_node, value_node in n.value:
-                key = key_node.value
-                if key in seen:
-                    problems.append(
-                        Problem(
-                            shown,
-                            format_path((*path, key)),
-                            "duplicate key",
-                            key_node.start_mark.line + 1,
-                        )
-                    )
-                seen.add(key)
-                origins[(*path, key)] = (shown, key_node.start_mark.line + 1)
-                walk(value_node, (*path, key))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                origins[(*path, i)] = (shown, item.start_mark.line + 1)
-                walk(item, (*path, i))
-
-    if node is not None:
-        origins[()] = (shown, node.start_mark.line + 1)
-        walk(node, ())
-    return data, origins, problems
+__all__ = ["Origins", "YamlPath", "format_path", "load_scenario", "validate_data"]
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -109,7 +50,7 @@ def _merge_origins(base: Origins, over: Origins, over_data: dict[str, Any]) -> O
 
 
 def _load_raw(file: Path, shown: str, stack: tuple[Path, ...]) -> tuple[Any, Origins]:
-    data, origins, problems = _read_yaml(file, shown)
+    data, origins, problems = read_yaml(file, shown)
     if problems:
         raise ScenarioError(problems)
     if not isinstance(data, dict):
@@ -132,11 +73,15 @@ def _load_raw(file: Path, shown: str, stack: tuple[Path, ...]) -> tuple[Any, Ori
     if parent_file in stack:
         chain = " -> ".join(p.name for p in (*stack, parent_file))
         raise ScenarioError([Problem(shown, "extends", f"cycle: {chain}", line, parent, True)])
-    parent_shown = str(Path(shown).parent / parent)
-    if not parent_file.exists():
+    if len(stack) > 16:
         raise ScenarioError(
-            [Problem(shown, "extends", "base scenario not found", line, parent, True)]
+            [Problem(shown, "extends", "more than 16 files deep", line, parent, True)]
         )
+    parent_shown = str(Path(shown).parent / parent)
+    why = unreadable(parent_file)
+    if why is not None:
+        why = "base scenario not found" if why == "file not found" else f"base scenario: {why}"
+        raise ScenarioError([Problem(shown, "extends", why, line, parent, True)])
     base, base_origins = _load_raw(parent_file, parent_shown, (*stack, parent_file))
     merged = _merge(base, data)
     merged["extends"] = parent
@@ -229,6 +174,8 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
         unique.sort(key=lambda p: (p.file, p.line or 0, p.path))
         raise ScenarioError(unique)
     assert scenario is not None
+    scenario._origins = origins
+    scenario._file = shown
     return scenario
 
 
@@ -242,7 +189,7 @@ def load_scenario(path: str | Path, load_scale: float | None = None) -> Scenario
     file = Path(path).resolve()
     data, origins = _load_raw(file, shown, (file,))
     if load_scale is not None:
-        if not load_scale > 0:
+        if not 0 < load_scale <= 1e6:
             raise ScenarioError([Problem("--scale", "", "must be > 0", None, load_scale, True)])
         data = {**data, "load_scale": load_scale}
     return validate_data(data, origins, shown)

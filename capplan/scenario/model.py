@@ -7,20 +7,25 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
+from capplan.errors import Problem
 from capplan.scenario.components import Component
 from capplan.scenario.costs import Costs
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import Tokens
 from capplan.scenario.types import (
     Bytes,
+    Dollars,
     Fraction,
     Model,
+    Multiplier,
     NonNegativeDuration,
+    Objective,
     PositiveDuration,
     PositiveInt,
     Rate,
+    SmallCount,
 )
 
 
@@ -31,9 +36,9 @@ class Simulation(Model):
     """Measured simulated time per replication (after warm-up). Default 10min."""
     warmup: NonNegativeDuration = 60.0
     """Simulated time discarded at the start of each replication. Default 1min."""
-    replications: PositiveInt = 5
+    replications: SmallCount = 5
     """Independent replications; confidence intervals need at least 2. Default 5."""
-    seed: Annotated[int, Field(ge=0, strict=True)] = 1
+    seed: Annotated[int, Field(ge=0, lt=2**63, strict=True)] = 1
     """Root seed; every random stream derives from it and a stream name."""
 
 
@@ -42,15 +47,15 @@ class Workload(Model):
 
     arrival_rate: Rate | None = None
     """Open arrivals (Poisson): '3.2/s', '300/min'."""
-    daily_requests: Annotated[float, Field(gt=0)] | None = None
+    daily_requests: Annotated[float, Field(gt=0, le=8.64e11)] | None = None
     """Open arrivals given per day; simulated rate = daily_requests / 86400 × peak_factor."""
-    peak_factor: Annotated[float, Field(ge=1)] = 1.0
+    peak_factor: Annotated[float, Field(ge=1, le=1000)] = 1.0
     """Peak-hour rate over the daily average (with ``daily_requests``)."""
     users: PositiveInt | None = None
     """Closed population: each user sends a request, waits for it, thinks, repeats."""
     think_time: Distribution = Field(default_factory=lambda: Constant(value=0.0))
     """A user's pause between a response and the next request (with ``users``)."""
-    mix: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    mix: dict[str, Annotated[float, Field(gt=0, le=1e9)]] | None = None
     """Relative weight of each request type; required when there are several types."""
 
     @model_validator(mode="after")
@@ -99,13 +104,13 @@ class Slos(Model):
     """95th-percentile end-to-end latency."""
     latency_p99: PositiveDuration | None = None
     """99th-percentile end-to-end latency."""
-    error_rate: Fraction | None = None
+    error_rate: Objective | None = None
     """Largest fraction of requests that may fail, any cause: '1%'."""
     max_utilization: Fraction | dict[str, Fraction] | None = None
     """Top level only. Highest utilization of any component ('80%'), or per component
     (``{mongodb: 70%}``): busy workers for services, databases and caches, the busier
     direction of a link, the more used quota of an LLM API."""
-    monthly_cost_max: Annotated[float, Field(gt=0)] | None = None
+    monthly_cost_max: Annotated[Dollars, Field(gt=0)] | None = None
     """Top level only. Most the whole system may cost per month, in dollars (needs ``costs``)."""
 
     def targets(self) -> dict[str, float]:
@@ -159,7 +164,7 @@ class Step(Model):
     """Name of the component called."""
     probability: Fraction = 1.0
     """Run this step with this probability, else skip it."""
-    repeat: PositiveInt = 1
+    repeat: SmallCount = 1
     """Run it this many times in a row."""
     service_time: Distribution | None = None
     """Overrides the component's service time for this step."""
@@ -203,10 +208,16 @@ def endpoint(name: str, rtype: RequestType) -> tuple[str, str]:
     return rtype.http.method, rtype.http.path
 
 
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be the number 1 (the language version)")
+    return value
+
+
 class Scenario(Model):
     """A whole scenario: system, load and objectives."""
 
-    capplan: Literal[1]
+    capplan: Annotated[Literal[1], BeforeValidator(_not_bool)]
     """Scenario language version; always 1."""
     name: str = Field(min_length=1)
     """Short name, used in reports and manifest folders."""
@@ -214,7 +225,7 @@ class Scenario(Model):
     """Free text."""
     extends: str | None = None
     """Path of a base scenario (relative to this file) that this file deep-merges over."""
-    load_scale: Annotated[float, Field(gt=0)] = 1.0
+    load_scale: Multiplier = 1.0
     """Multiplies every open arrival rate and closed user count (10 = ten times today's load)."""
     simulation: Simulation = Field(default_factory=Simulation)
     """Run length, warm-up, replications and seed."""
@@ -230,6 +241,30 @@ class Scenario(Model):
     """Prices, for the monthly cost."""
     alerts: Alerts | None = None
     """Alert thresholds, for rendered monitoring rules."""
+
+    _origins: dict[tuple[str | int, ...], tuple[str, int]] = PrivateAttr(default_factory=dict)
+    _file: str = PrivateAttr(default="<scenario>")
+
+    def __eq__(self, other: object) -> bool:
+        # the same scenario whichever files and lines it was read from
+        return isinstance(other, Scenario) and self.__dict__ == other.__dict__
+
+    __hash__ = Model.__hash__
+
+    def where(self, *path: str | int) -> tuple[str, int | None]:
+        """The file and line that gave the value at ``path`` (or its nearest parent), for
+        messages about a valid scenario that a later stage cannot use."""
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self._origins:
+                return self._origins[path[:cut]]
+        return self._file, None
+
+    def problem(self, path: tuple[str | int, ...], message: str, value: object = None) -> Problem:
+        """A located :class:`~capplan.errors.Problem` about the value at ``path``."""
+        from capplan.scenario.yamlfile import format_path
+
+        file, line = self.where(*path)
+        return Problem(file, format_path(path), message, line, value, value is not None)
 
     @property
     def arrival_rate(self) -> float:

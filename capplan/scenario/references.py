@@ -4,12 +4,125 @@ the field errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from capplan.scenario.model import PATH_PARAMETER
 
 Found = tuple[tuple[str | int, ...], str, object]
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+"""Names of scenarios, components and request types: they become file names, URL paths,
+metric labels and Kubernetes names, so they keep to characters all of those accept."""
+NAME_RULE = (
+    "a name has letters, digits, '_', '.' and '-', starts with a letter or digit, and has at "
+    "most 63 characters"
+)
+HTTP_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@%]|\{[A-Za-z_][A-Za-z0-9_]*\}|/)*")
+"""An absolute URL path of RFC 3986 characters; ``{name}`` only as a whole segment."""
+
+
+def _bad_name(name: object) -> bool:
+    return not (isinstance(name, str) and NAME.fullmatch(name))
+
+
+def _check_names(data: dict[str, Any]) -> list[Found]:
+    found: list[Found] = []
+    name = data.get("name")
+    if isinstance(name, str) and name and _bad_name(name):
+        found.append((("name",), NAME_RULE, name))
+    for section in ("components", "requests"):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            for key in entries:
+                if _bad_name(key):
+                    found.append(((section, key), NAME_RULE, key))
+    return found
+
+
+def _check_http_path(rname: str, rtype: Any) -> list[Found]:
+    http = rtype.get("http") if isinstance(rtype, dict) else None
+    path = http.get("path") if isinstance(http, dict) else None
+    if not isinstance(path, str):
+        return []
+    where = ("requests", rname, "http", "path")
+    if not HTTP_PATH.fullmatch(path):
+        return [
+            (
+                where,
+                "must be an absolute URL path ('/api/v1/leads/{id}'): RFC 3986 characters, "
+                "no query or fragment, '{name}' only as a whole segment",
+                path,
+            )
+        ]
+    for segment in path.split("/"):
+        if "{" in segment and not re.fullmatch(r"\{[A-Za-z_][A-Za-z0-9_]*\}", segment):
+            return [(where, "a '{name}' parameter must be a whole path segment", path)]
+    return []
+
+
+def _call_edges(requests: dict[str, Any]) -> dict[str, list[tuple[str, tuple[str | int, ...]]]]:
+    """Who holds a worker while calling whom, with the path of the call (as graph.py)."""
+    edges: dict[str, list[tuple[str, tuple[str | int, ...]]]] = {}
+
+    def walk(steps: Any, holder: str | None, path: tuple[str | int, ...]) -> None:
+        if not isinstance(steps, list):
+            return
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict):
+                continue
+            here = (*path, i)
+            callee = step.get("call")
+            callee = callee if isinstance(callee, str) else None
+            if holder is not None and callee is not None:
+                edges.setdefault(holder, []).append((callee, (*here, "call")))
+            walk(step.get("steps"), callee, (*here, "steps"))
+            walk(step.get("on_miss"), holder, (*here, "on_miss"))
+
+    for rname, rtype in requests.items():
+        if isinstance(rtype, dict):
+            walk(rtype.get("steps"), None, ("requests", rname, "steps"))
+    return edges
+
+
+def _check_cycles(requests: dict[str, Any]) -> list[Found]:
+    """A component whose worker waits, directly or not, on a call to itself: a pool calling
+    itself deadlocks once every worker waits on a call that needs a worker. Each cycle is
+    named once, at the call that closes it."""
+    edges = _call_edges(requests)
+    found: list[Found] = []
+    reported: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+    chain: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        chain.append(node)
+        for callee, where in edges.get(node, []):
+            if state.get(callee) == 1:
+                cycle = [*chain[chain.index(callee) :], callee]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    found.append(
+                        (
+                            where,
+                            "call cycle: "
+                            + " -> ".join(cycle)
+                            + " (a pool waiting on itself deadlocks)",
+                            callee,
+                        )
+                    )
+            elif state.get(callee) is None:
+                visit(callee)
+        chain.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+    return found
 
 
 def _steps(
@@ -61,10 +174,12 @@ def _check_step(
             ((*path, "tokens"), f"tokens apply to llm_api components ({target} is a {kind})", None)
         )
     via = step.get("via")
-    if via is not None:
+    if via is not None and not isinstance(via, str):
+        pass  # the field's own type check reports it
+    elif via is not None:
         if via not in components:
             found.append(((*path, "via"), "names an undefined component", via))
-        elif kinds.get(via) != "link":
+        elif kinds.get(via) not in ("link", None):
             found.append(((*path, "via"), f"must name a link ({via} is a {kinds.get(via)})", via))
     elif step.get("request_bytes") or step.get("response_bytes"):
         found.append((path, "payload sizes need 'via: <link>' to cross", None))
@@ -78,7 +193,11 @@ def check_references(data: dict[str, Any]) -> list[Found]:
     components = components if isinstance(components, dict) else {}
     requests = data.get("requests")
     requests = requests if isinstance(requests, dict) else {}
-    kinds = {name: c.get("type") for name, c in components.items() if isinstance(c, dict)}
+    kinds = {
+        name: c.get("type") if isinstance(c.get("type"), str) else None
+        for name, c in components.items()
+        if isinstance(c, dict)
+    }
     for rname, rtype in requests.items():
         if isinstance(rtype, dict):
             for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
@@ -114,11 +233,15 @@ def check_references(data: dict[str, Any]) -> list[Found]:
     network = costs.get("network") if isinstance(costs, dict) else None
     links = network.get("egress_links") if isinstance(network, dict) else None
     for i, link in enumerate(links if isinstance(links, list) else []):
-        if kinds.get(link) != "link":
+        if isinstance(link, str) and kinds.get(link) != "link":
             found.append(
                 (("costs", "network", "egress_links", i), "must name a link component", link)
             )
     found += _check_routes(requests)
+    found += _check_names(data)
+    found += _check_cycles(requests)
+    for rname, rtype in requests.items():
+        found += _check_http_path(rname, rtype)
     workload = data.get("workload")
     mix = workload.get("mix") if isinstance(workload, dict) else None
     if isinstance(mix, dict):

@@ -19,7 +19,9 @@ _NUM = r"[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?"
 class Model(BaseModel):
     """Base of every scenario model: immutable, unknown keys rejected, field docstrings kept."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 Duration = Annotated[
@@ -29,12 +31,13 @@ Duration = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": rf"^\s*{_NUM}\s*(us|µs|ms|s|min|h|d)\s*$",
-            "examples": ["250ms", "2s", "5min"],
+            "pattern": rf"^\s*({_NUM}\s*(ns|us|µs|ms|min|s|m|h|d|w)\s*)+$",
+            "examples": ["250ms", "2s", "1m", "1h30m"],
         }
     ),
 ]
-"""A duration in seconds, written with a unit: '250ms', '2s', '5min', '1h'."""
+"""A duration in seconds, written with a unit: '250ms', '2s', '1m' or '5min', '1h30m'
+(Go and Prometheus forms); at most a year."""
 
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
@@ -47,7 +50,7 @@ Rate = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": rf"^\s*{_NUM}\s*/\s*(s|sec|min|h|d)\s*$",
+            "pattern": rf"^\s*{_NUM}\s*/\s*(s|sec|m|min|h|d)\s*$",
             "examples": ["3.2/s", "300/min"],
         }
     ),
@@ -117,5 +120,40 @@ Fraction = Annotated[
 ]
 """A fraction in [0, 1]: '70%' or 0.7."""
 
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
-"""A whole number greater than zero."""
+Objective = Annotated[
+    float,
+    BeforeValidator(units.parse_objective),
+    Field(ge=0, le=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": rf"^\s*{_NUM}\s*%\s*$"},
+            ],
+            "examples": ["1%", "99.9%", 0.01],
+        }
+    ),
+]
+"""An error-rate or availability objective: '1%', '99.9%', 0.01; a bare 1 is refused as
+ambiguous (one percent, or all?)."""
+
+PositiveInt = Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
+"""A whole number greater than zero (at most a million)."""
+
+Replicas = Annotated[int, Field(gt=0, le=10_000, strict=True)]
+"""Instances of a component: 1 to 10,000."""
+
+Workers = Annotated[int, Field(gt=0, le=100_000, strict=True)]
+"""Concurrent requests one instance serves: 1 to 100,000."""
+
+SmallCount = Annotated[int, Field(gt=0, le=1000, strict=True)]
+"""A whole number from 1 to 1,000 (repeats, shards, retry attempts, replications)."""
+
+Dollars = Annotated[float, Field(ge=0, le=1e12)]
+"""US dollars, at most a trillion."""
+
+Multiplier = Annotated[float, Field(gt=0, le=1e6)]
+"""A positive factor, at most a million."""
+
+Cv = Annotated[float, Field(gt=0, le=100)]
+"""A coefficient of variation (standard deviation / mean): above 0, at most 100."""

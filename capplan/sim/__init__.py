@@ -3,6 +3,7 @@
 Imports only ``capplan.scenario``, SimPy and numpy (a test holds it to that).
 """
 
+from capplan.sim import budget
 from capplan.sim.engine import run_replication
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
 from capplan.sim.runner import Progress, run_replications
@@ -15,6 +16,7 @@ __all__ = [
     "ReplicationRecord",
     "StationMeasure",
     "TypeRecord",
+    "budget",
     "run_replication",
     "run_replications",
 ]
