@@ -201,22 +201,27 @@ def test_same_seed_gives_byte_identical_json_serial_or_parallel():
 
 
 def test_adding_a_component_does_not_change_another_components_draws():
+    """Through the engine: a new component, created first and called first by the same
+    request (a pass-through that takes no time, so nothing else moves), must leave every
+    draw of the existing components as it was. Streams keyed by creation order of
+    stations or steps would shift, and the existing components' figures would change."""
     base = two_tier()
     extra = json.loads(json.dumps(base))
-    extra["components"]["audit"] = {"type": "service", "service_time": exp("5ms")}
-    extra["requests"]["audit"] = {"steps": [{"call": "audit"}]}
-    extra["workload"]["mix"] = {"r": 1, "audit": 0.0001}
-    # the new request type takes some arrivals, so compare the station's draws directly:
-    # the first replication's service-time stream of requests.r.steps[0] is identical
-    from capplan.sim.streams import Streams
-
-    a = Streams(1, 0).sampler(
-        scenario(base).components["db"].service_time, "requests.r.steps[0].steps[0].service"
-    )
-    b = Streams(1, 0).sampler(
-        scenario(extra).components["db"].service_time, "requests.r.steps[0].steps[0].service"
-    )
-    assert [a() for _ in range(5000)] == [b() for _ in range(5000)]
+    extra["components"] = {
+        "aaa-gateway": {"type": "service", "workers": 100_000},
+        **base["components"],
+    }
+    extra["requests"]["r"]["steps"] = [
+        {"call": "aaa-gateway"},
+        *base["requests"]["r"]["steps"],
+    ]
+    a, b = run_replication(scenario(base), 0), run_replication(scenario(extra), 0)
+    for name in base["components"]:
+        ma, mb = a.components[name], b.components[name]
+        assert ma.arrivals == mb.arrivals
+        assert ma.extra["mean_hold_s"] == mb.extra["mean_hold_s"], name
+        assert ma.mean_wait_s == mb.mean_wait_s, name
+    assert a.latency == b.latency
 
 
 def test_replications_are_independent():

@@ -300,3 +300,34 @@ def test_who_waits_on_whom():
     assert graph["api"] == {"cache", "db", "lan"}  # the miss is fetched by the api worker
     assert graph["cache"] == frozenset()
     assert graph["db"] == frozenset()
+
+
+def test_a_call_lasts_its_base_latency_plus_each_output_token():
+    """Constant base 100 ms and 20 ms per output token: a call with 50 output tokens takes
+    exactly 1.1 s, and with output tokens exponential of mean 50 its mean is 1.1 s too
+    (duration is linear in the tokens). No quota is near, so nothing else adds time."""
+
+    def llm(output: object) -> dict:
+        return scenario(
+            {
+                "simulation": {"duration": "2000s", "warmup": "10s", "replications": 2},
+                "workload": {"arrival_rate": "0.5/s"},
+                "requests": {
+                    "r": {"steps": [{"call": "gpt", "tokens": {"input": 10, "output": output}}]}
+                },
+                "components": {
+                    "gpt": {
+                        "type": "llm_api",
+                        "rate_limit": {"requests_per_minute": 1e6, "tokens_per_minute": 1e9},
+                        "latency": {"base": "100ms", "per_output_token": "20ms"},
+                    }
+                },
+            }
+        )
+
+    fixed = run(llm(50))
+    assert fixed["latency_s"]["mean"] == pytest.approx(1.1, rel=1e-9)
+    assert fixed["latency_s"]["p50"] == pytest.approx(1.1, rel=0.006)  # sketch resolution
+    varied = run(llm({"distribution": "exponential", "mean": 50}))
+    # 2,000 calls of sd 1 s: the mean's standard error is 2.2%; 7% is three of them
+    assert varied["latency_s"]["mean"] == pytest.approx(1.1, rel=0.07)

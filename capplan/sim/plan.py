@@ -75,26 +75,35 @@ class RequestPlan:
 def _compile_steps(
     steps: list[Step],
     path: str,
+    key: str,
     scenario: Scenario,
     stations: dict[str, Station],
     streams: Streams,
     touched: set[str],
 ) -> tuple[CompiledStep, ...]:
+    """Compile sibling steps. ``path`` locates a step in the file (for messages); ``key``
+    names its random streams after the chain of components that leads to it and its
+    occurrence among siblings calling the same component, so that adding, removing or
+    moving calls to other components never changes the numbers this step draws."""
     out = []
+    seen: dict[str, int] = {}
     for i, step in enumerate(steps):
         here = f"{path}[{i}]"
-        coin = streams.uniform(f"{here}.probability") if step.probability < 1 else None
+        k = seen.get(step.call, 0)
+        seen[step.call] = k + 1
+        name = f"{key}/{step.call}" + (f"#{k}" if k else "")
+        coin = streams.uniform(f"{name}.probability") if step.probability < 1 else None
         via = stations[step.via] if step.via is not None else None
         compiled = CompiledStep(stations[step.call], here, step, coin, via)
-        stations[step.call].prepare(compiled, step, here, streams)
+        stations[step.call].prepare(compiled, step, name, streams)
         touched.add(step.call)
         if step.via is not None:
             touched.add(step.via)
         compiled.steps = _compile_steps(
-            step.steps, f"{here}.steps", scenario, stations, streams, touched
+            step.steps, f"{here}.steps", name, scenario, stations, streams, touched
         )
         compiled.on_miss = _compile_steps(
-            step.on_miss, f"{here}.on_miss", scenario, stations, streams, touched
+            step.on_miss, f"{here}.on_miss", f"{name}/miss", scenario, stations, streams, touched
         )
         out.append(compiled)
     return tuple(out)
@@ -113,7 +122,13 @@ def compile_scenario(
     for name, rtype in scenario.requests.items():
         touched: set[str] = set()
         steps = _compile_steps(
-            rtype.steps, f"requests.{name}.steps", scenario, stations, streams, touched
+            rtype.steps,
+            f"requests.{name}.steps",
+            f"requests.{name}",
+            scenario,
+            stations,
+            streams,
+            touched,
         )
         plans.append(RequestPlan(name, steps, rtype.timeout, frozenset(touched)))
     return stations, plans
