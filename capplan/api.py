@@ -6,12 +6,14 @@ result = simulate(load_scenario("scenarios/current.yaml"))
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from capplan.errors import SimulationError
 from capplan.results import summarize
 from capplan.scenario.model import Scenario
-from capplan.sim import Progress, budget, run_replications
+from capplan.sim import Progress, budget
+from capplan.sim.runner import Runner
 
 
 def with_overrides(
@@ -48,10 +50,34 @@ def simulate(
     jobs: int | None = None,
     progress: Progress | None = None,
     max_visits: float | None = None,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Run every replication of ``scenario`` and return the JSON-ready result (docs/json.md).
 
     A run estimated past ``max_visits`` station visits (default
-    :data:`capplan.sim.budget.DEFAULT_MAX_VISITS`) is refused with SimulationError."""
-    budget.check(scenario, max_visits)
-    return summarize(scenario, run_replications(scenario, jobs=jobs, progress=progress))
+    :data:`capplan.sim.budget.DEFAULT_MAX_VISITS`) is refused with SimulationError.
+    ``runner`` shares one pool of processes between calls (a search, a command)."""
+    (result,) = simulate_all(
+        [scenario], jobs=jobs, progress=progress, max_visits=max_visits, runner=runner
+    )
+    return result
+
+
+def simulate_all(
+    scenarios: Sequence[Scenario],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    max_visits: float | None = None,
+    runner: Runner | None = None,
+) -> list[dict[str, Any]]:
+    """Several scenarios at once: every replication of every one goes to the same pool,
+    so the cores stay busy across scenarios. Results in the order given."""
+    for s in scenarios:
+        budget.check(s, max_visits)
+    if runner is None:
+        with Runner(jobs) as own:
+            records = own.run(scenarios, progress)
+    else:
+        records = runner.run(scenarios, progress)
+    return [summarize(s, r) for s, r in zip(scenarios, records, strict=True)]

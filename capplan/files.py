@@ -46,9 +46,20 @@ def _fail(path: str | Path, exc: OSError) -> OutputError:
 
 def write_text(path: str | Path, text: str, *, make_folder: bool = True) -> None:
     """Write ``text`` to ``path`` as the module docstring says; raises OutputError."""
+    write_bytes(path, text.encode("utf-8"), make_folder=make_folder)
+
+
+def write_bytes(path: str | Path, data: bytes, *, make_folder: bool = True) -> None:
+    """Write ``data`` to ``path`` as the module docstring says; raises OutputError."""
     if str(path) == "-":
-        sys.stdout.write(text)
         sys.stdout.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+        else:  # a text-only stream (a test's capture)
+            sys.stdout.write(data.decode("utf-8", errors="replace"))
+            sys.stdout.flush()
         return
     target = Path(os.path.realpath(path))  # through symbolic links, to what they name
     try:
@@ -61,8 +72,8 @@ def write_text(path: str | Path, text: str, *, make_folder: bool = True) -> None
         raise OutputError(f"{path}: is a folder; name a file")
     if info is not None and not stat.S_ISREG(info.st_mode):
         try:
-            with open(target, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            with open(target, "wb") as fh:
+                fh.write(data)
         except OSError as exc:
             raise _fail(path, exc) from exc
         return
@@ -75,8 +86,8 @@ def write_text(path: str | Path, text: str, *, make_folder: bool = True) -> None
     except OSError as exc:
         raise _fail(path, exc) from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         if info is not None:
             os.chmod(tmp, stat.S_IMODE(info.st_mode))
             # only the owner or root may; the file is otherwise the writer's

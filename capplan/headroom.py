@@ -18,6 +18,7 @@ from typing import Any
 from capplan.api import simulate
 from capplan.errors import SimulationError
 from capplan.scenario.model import Scenario
+from capplan.sim.runner import Runner
 
 Check = Callable[[dict[str, Any]], bool]
 
@@ -50,7 +51,7 @@ class _Search:
         max_visits: float | None = None,
     ):
         self.scenario = scenario
-        self.jobs = jobs
+        self.runner = Runner(jobs)
         self.max_visits = max_visits
         self.progress = progress
         self.results: dict[float, dict[str, Any]] = {}
@@ -60,8 +61,8 @@ class _Search:
         if scale not in self.results:
             result = simulate(
                 self.scenario.model_copy(update={"load_scale": scale}),
-                jobs=self.jobs,
                 max_visits=self.max_visits,
+                runner=self.runner,
             )
             self.results[scale] = result
             if self.progress:
@@ -129,6 +130,13 @@ def headroom(
     """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
     SLO and resource that break first. Scales are absolute (today = 1)."""
     search = _Search(scenario, jobs, progress, max_visits)
+    with search.runner:
+        return _headroom(search, scenario, tolerance, max_scale)
+
+
+def _headroom(
+    search: _Search, scenario: Scenario, tolerance: float, max_scale: float
+) -> dict[str, Any]:
     base = scenario.load_scale
     start = search.at(base)
     if not start["slos"]:

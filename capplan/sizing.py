@@ -37,6 +37,7 @@ from capplan.scenario.components import (
 )
 from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.model import Scenario
+from capplan.sim.runner import Runner
 
 DEFAULT_TARGET = 0.7
 HPA_MARGIN = 1.25
@@ -178,6 +179,18 @@ def size(
     max_visits: float | None = None,
 ) -> dict[str, Any]:
     """Size the services of ``scenario`` at ``load_scale`` (default: the file's)."""
+    with Runner(jobs) as runner:
+        return _size(scenario, load_scale, runner, max_rounds, progress, max_visits)
+
+
+def _size(
+    scenario: Scenario,
+    load_scale: float | None,
+    runner: Runner,
+    max_rounds: int,
+    progress: Callable[[int, dict[str, int]], None] | None,
+    max_visits: float | None,
+) -> dict[str, Any]:
     s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
     services = _services(s)
     if not services:
@@ -195,7 +208,7 @@ def size(
         if round_ == 1 or proposal != replicas:
             replicas = proposal
         candidate = with_replicas(s, replicas)
-        result = simulate(candidate, jobs=jobs, max_visits=max_visits)
+        result = simulate(candidate, max_visits=max_visits, runner=runner)
         if progress:
             progress(round_, replicas)
         changes = _infrastructure(candidate, result, services)

@@ -37,8 +37,10 @@ def test_memory_does_not_grow_with_the_number_of_requests():
         for i in range(FLUSH * 2):
             latency = 0.001 * (1 + i % 97)
             sketch.add(latency, i % 2, [0.0, latency / 4, latency * 3 / 4])
-        sizes.append(sketch.counts.nbytes + sketch.bucket_spent.nbytes + len(sketch._lat) * 8)
-        assert len(sketch._lat) < FLUSH
+        sizes.append(
+            sketch.counts.nbytes + sketch.bucket_spent.nbytes + len(sketch.buffer_latency) * 8
+        )
+        assert len(sketch.buffer_latency) < FLUSH
     assert len(set(sizes)) == 1
     assert sketch.count() == 4 * FLUSH * 2
     assert sketch.tail_share() == pytest.approx([0.0, 0.25, 0.75])

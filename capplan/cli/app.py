@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import Progress
 from typer.core import TyperArgument
 
 from capplan._version import __version__
@@ -148,7 +148,7 @@ def _load_all(
 def _simulate_all(
     scenarios: list[Scenario], jobs: int | None, progress: bool, max_visits: float | None = None
 ) -> list[dict[str, Any]]:
-    from capplan.api import simulate as run
+    from capplan.api import simulate_all
     from capplan.sim import budget
 
     for s in scenarios:  # every run's size is known before the first starts
@@ -156,17 +156,16 @@ def _simulate_all(
         if est.cpu_s > 60:
             err.print(f"{s.name}: {est.describe()}", highlight=False, markup=False)
     if not (progress and err.is_terminal):
-        return [run(s, jobs=jobs, max_visits=max_visits) for s in scenarios]
-    results = []
+        return simulate_all(scenarios, jobs=jobs, max_visits=max_visits)
+    total = sum(s.simulation.replications for s in scenarios)
+    names = ", ".join(s.name for s in scenarios)
     with Progress(console=err, transient=True) as bar:
-        for s in scenarios:
-            task = bar.add_task(f"simulating {s.name}", total=s.simulation.replications)
+        task = bar.add_task(f"simulating {names}", total=total)
 
-            def advance(done: int, _total: int, task: TaskID = task) -> None:
-                bar.update(task, completed=done)
+        def advance(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
 
-            results.append(run(s, jobs=jobs, progress=advance, max_visits=max_visits))
-    return results
+        return simulate_all(scenarios, jobs=jobs, progress=advance, max_visits=max_visits)
 
 
 @app.command()
@@ -187,17 +186,38 @@ def simulate(
             "approximation, means only, labelled as such.",
         ),
     ] = False,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline",
+            metavar="PATH",
+            help="Also write the run window by window: .csv, or .parquet (needs pyarrow).",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Timeline window ('1m', '5m'); overrides simulation.window; must divide the run.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate scenarios and report latency, errors, utilization and cost with 95% CIs;
-    several files are shown side by side.
+    several files are shown side by side. A run whose load changes over time (a load
+    profile) leads with its timeline and SLO attainment.
 
     Example:
 
         capplan simulate scenarios/current.yaml scenarios/10x.yaml --json out.json
     """
     from capplan.report import render, write_results
+    from capplan.report.timeline import check_timeline_path, write_timeline
 
+    if timeline is not None:
+        check_timeline_path(timeline)
     scenarios = _load_all(files, scale, seed, replications)
+    if window is not None:
+        scenarios = [_with_window(s, window) for s in scenarios]
     if analytic:
         from capplan.analytic.layered import analyze
         from capplan.report.analytic import render_analytic
@@ -210,7 +230,25 @@ def simulate(
     results = _simulate_all(scenarios, jobs, progress, max_visits)
     if json_path is not None:
         write_results(json_path, results)
+    if timeline is not None:
+        write_timeline(timeline, results)
     Console().print(render(results))
+
+
+def _with_window(s: Scenario, text: str) -> Scenario:
+    from capplan.scenario.units import format_duration, parse_duration
+
+    try:
+        w = parse_duration(text)
+    except ValueError as exc:
+        raise CapplanError(f"--window: {exc} (got {text!r})") from None
+    d = s.simulation.duration
+    if not 0 < w <= d or abs(d / w - round(d / w)) > 1e-9 * d / w:
+        raise CapplanError(
+            f"--window: must divide {s.name}'s run ({format_duration(d)}) into whole windows "
+            f"(got {text!r})"
+        )
+    return s.model_copy(update={"simulation": s.simulation.model_copy(update={"window": w})})
 
 
 @app.command()

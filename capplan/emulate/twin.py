@@ -1,7 +1,7 @@
 """The scenario's model run on the wall clock.
 
 The twin is the simulation engine itself (the same stations, pools, token buckets and
-links as ``capplan simulate``) with SimPy's clock tied to the event loop's: simulated time
+links as ``capplan simulate``) with the kernel's clock tied to the event loop's: simulated time
 is the seconds since the twin started. Each incoming request is run through its request
 type's steps at the moment it arrives, and the loop wakes when the next model event is
 due. So a service with 4 workers is a real limit of 4 concurrent requests, a service time
@@ -16,14 +16,11 @@ import math
 from collections.abc import Generator
 from typing import Any
 
-import simpy
-from simpy.events import Event
-
 from capplan.scenario.model import Scenario
 from capplan.sim.engine import RequestState, run_steps
+from capplan.sim.kernel import Kernel
 from capplan.sim.plan import compile_scenario
 from capplan.sim.streams import Streams
-from capplan.sim.task import Task
 
 LATE_S = 0.005
 """A model event handled this much later than due counts as late: the twin fell behind
@@ -36,7 +33,7 @@ class Twin:
     def __init__(self, scenario: Scenario, loop: asyncio.AbstractEventLoop, seed: int):
         self.scenario = scenario
         self.loop = loop
-        self.env = simpy.Environment()
+        self.env = Kernel()
         # replication index 0 of the given seed: the same streams a simulation's first
         # replication draws from, though arrivals (from outside) differ
         self.stations, self.plans = compile_scenario(scenario, self.env, Streams(seed, 0))
@@ -60,14 +57,18 @@ class Twin:
         timeout), as a real server would."""
         self._catch_up()
         done: asyncio.Future[str | None] = self.loop.create_future()
-        Task(self._request(self.index[name], done))
+        req = RequestState(len(self.stations))
+        req.gen = self._request(self.index[name], req, done)
+        self.env.start(req)
         self._schedule()
         return done
 
-    def _request(self, index: int, done: asyncio.Future[str | None]) -> Generator[Event, Any, None]:
+    def _request(
+        self, index: int, req: RequestState, done: asyncio.Future[str | None]
+    ) -> Generator[float | None, Any, None]:
         self.in_flight += 1
-        req = RequestState(len(self.stations))
-        cause = yield from run_steps(self.plans[index].steps, req)
+        cause = yield from run_steps(req, self.plans[index].steps)
+        yield from req.sync()  # the answer leaves at the request's own time
         self.in_flight -= 1
         counts = self.outcomes[self.plans[index].name]
         key = cause or "ok"
@@ -79,12 +80,9 @@ class Twin:
         """Process every model event due by now and set the model's clock to now."""
         env = self.env
         now = self.now()
-        if now > env.now:
-            env.run(until=now)
-        # run(until) stops before events due at that very instant (and leaves its own
-        # spent stop event there): step through them, or the loop would wake at once
-        while env.peek() <= env.now:
-            env.step()
+        # run(until) leaves what is due exactly at ``until``: include it, or the loop
+        # would wake again at once
+        env.run(until=max(now, env.now) + 1e-9)
 
     def _tick(self) -> None:
         lateness = self.now() - self._timer_at

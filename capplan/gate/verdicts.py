@@ -42,7 +42,7 @@ class Verdict:
 def _fmt(name: str, x: float) -> str:
     if name.startswith("latency"):
         return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.3f}s"
-    if name in ("error_rate", "max_utilization"):
+    if name in ("error_rate", "max_utilization") or name.startswith("attainment"):
         return f"{x * 100:.2f}%"
     if name == "monthly_cost_max":
         return f"${x:,.0f}"
@@ -81,7 +81,14 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
             f"({row.get('no_interval') or 'one replication'}); target {limit}",
         )
     interval = f"{shown} (95% CI {_fmt(name, ci[0])} to {_fmt(name, ci[1])})"
-    if ci[1] <= target:
+    if row.get("at_least"):  # attainment: higher is better
+        if ci[0] >= target:
+            status, reason = PASS, f"{label} = {interval} reaches target {limit}"
+        elif ci[1] < target:
+            status, reason = FAIL, f"{label} = {interval} falls short of target {limit}"
+        else:
+            status, reason = INCONCLUSIVE, f"{label} = {interval} straddles target {limit}"
+    elif ci[1] <= target:
         status, reason = PASS, f"{label} = {interval} within target {limit}"
     elif ci[0] > target:
         status, reason = FAIL, f"{label} = {interval} exceeds target {limit}"

@@ -215,6 +215,23 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
             for r in results
         ],
     )
+    if any(
+        r.get("cost") and r["cost"].get("run") and not r["timeline"]["stationary"] for r in results
+    ):
+
+        def over_run(r: dict[str, Any]) -> Text:
+            run = (r.get("cost") or {}).get("run")
+            if not run:
+                return Text("-")
+            text = Text(f"{money(run['compute_per_month_usd'])}/month")
+            text.append(
+                f" (at peak size all day {money(run['peak_provisioned_per_month_usd'])}; "
+                f"nodes {run['nodes_min']}-{run['nodes_max']})",
+                style="dim",
+            )
+            return text
+
+        table.add_row(Text("compute over the run"), *[over_run(r) for r in results])
     base = priced[0]
 
     def scaling(r: dict[str, Any]) -> Text:

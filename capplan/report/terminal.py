@@ -21,6 +21,7 @@ from capplan.report.resources import (
     llm_table,
 )
 from capplan.report.text import estimate, per_second, percent, scenario_table
+from capplan.report.timeline import timeline_view
 from capplan.scenario.units import format_duration
 
 
@@ -107,8 +108,9 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
             "error_rate": percent,
             "max_utilization": percent,
             "monthly_cost_max": lambda x: f"${x:,.0f}",
-        }.get(name, format_duration)
-        label = f"{name} ≤ {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
+        }.get(name, percent if name.startswith("attainment") else format_duration)
+        relation = "≥" if name.startswith("attainment") else "≤"
+        label = f"{name} {relation} {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
         cells = []
         for r in results:
             row = next((s for s in r["slos"] if (s["scope"], s["name"]) == (scope, name)), None)
@@ -124,9 +126,20 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
     return table
 
 
+def _over_time(r: dict[str, Any]) -> bool:
+    """Whether a result is best read over time: its load changed, or an objective is
+    judged window by window."""
+    tl = r.get("timeline")
+    if not tl:
+        return False
+    return not tl["stationary"] or any(a["required"] is not None for a in tl["attainment"])
+
+
 def render(results: list[dict[str, Any]]) -> RenderableType:
-    """The whole report for one or several scenarios, side by side."""
-    parts: list[RenderableType] = []
+    """The whole report for one or several scenarios, side by side. A run whose load or
+    capacity changes leads with its timeline and SLO attainment: a single percentile over
+    a day with a ramp hides the ramp."""
+    parts: list[RenderableType] = [timeline_view(r) for r in results if _over_time(r)]
     slos = slo_table(results)
     if slos is not None:
         parts.append(slos)
@@ -145,6 +158,15 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
                     f"{r['scenario']}: saturated ({names}): arrivals exceed what it can serve, so "
                     "queues grow for as long as the run lasts and latency has no steady value.",
                     style="red",
+                )
+            )
+        if r.get("stopped_early"):
+            notes.append(
+                Text(
+                    f"{r['scenario']}: each replication stopped after "
+                    f"{format_duration(r['measured_s'])} of its {format_duration(r['duration_s'])}: "
+                    "saturation was established, and a longer run would only grow the backlog",
+                    style="dim",
                 )
             )
         notes.append(

@@ -7,6 +7,7 @@ simulated traffic, so they carry the simulation's uncertainty, and so does the t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from capplan.errors import CapplanError
@@ -122,4 +123,43 @@ def monthly_cost(scenario: Scenario, result: dict[str, Any]) -> dict[str, Any] |
         "exceeds_max_nodes": costs.cluster.max_nodes is not None
         and needed > costs.cluster.max_nodes,
         "baseline": baseline,
+    }
+
+
+def run_cost(scenario: Scenario, timeline: dict[str, Any]) -> dict[str, Any] | None:
+    """Compute over the measured run, window by window: nodes for the replicas present in
+    each window (bin-packed as for the monthly cost), against the same system held at its
+    busiest window's size for the whole run; both in dollars over the run and per month at
+    that rate. None without ``costs`` or a timeline."""
+    costs: Costs | None = scenario.costs
+    windows = timeline.get("windows") or []
+    if costs is None or not windows:
+        return None
+    hours = timeline["window_s"] / 3600
+    per_node = costs.node.price_per_hour
+    nodes = []
+    for w in windows:
+        items = []
+        for name, c in scenario.components.items():
+            requests = getattr(getattr(c, "resources", None), "requests", None)
+            if requests is None:
+                continue
+            ready = w["components"].get(name, {}).get("replicas_ready")
+            count = c.pods if ready is None else math.ceil(ready - 1e-9)  # type: ignore[union-attr]
+            items += [(name, requests.cpu or 0.0, requests.memory or 0.0)] * count
+        nodes.append(max(pack(items, costs.node), costs.cluster.min_nodes))
+    span = hours * len(windows)
+    used = sum(n * hours * per_node for n in nodes)
+    peak = max(nodes) * span * per_node
+    month = SECONDS_PER_MONTH / 3600 / span
+    return {
+        "hours": span,
+        "node_hours": sum(n * hours for n in nodes),
+        "compute_usd": used,
+        "peak_provisioned_compute_usd": peak,
+        "compute_per_month_usd": used * month,
+        "peak_provisioned_per_month_usd": peak * month,
+        "saving_per_month_usd": (peak - used) * month,
+        "nodes_min": min(nodes),
+        "nodes_max": max(nodes),
     }

@@ -13,8 +13,10 @@ from typing import Any
 from capplan._version import __version__
 from capplan.analytic.crosscheck import crosscheck
 from capplan.results.bottlenecks import bottlenecks
-from capplan.results.cost import monthly_cost
+from capplan.results.cost import monthly_cost, run_cost
 from capplan.results.stats import mean_ci
+from capplan.results.timeline import Timeline
+from capplan.results.timeline import build as build_timeline
 from capplan.scenario.graph import waits_on
 from capplan.scenario.model import Scenario, Slos, scenario_hash
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
@@ -142,7 +144,7 @@ def _constraints(
     )
 
 
-def _traffic(reps: list[list[TypeRecord]], window: float) -> dict[str, Any]:
+def _traffic(reps: list[list[TypeRecord]], windows: list[float]) -> dict[str, Any]:
     """Throughput, error rate and errors by cause of some request types, per replication
     first (for the interval), then together."""
     arrivals = [sum(t.arrivals for t in rep) for rep in reps]
@@ -159,7 +161,9 @@ def _traffic(reps: list[list[TypeRecord]], window: float) -> dict[str, Any]:
         # (Clopper-Pearson) bound for 0 or n events in n requests takes over
         edge = 0.025 ** (1 / total)
         rate["ci95"] = [0.0, 1 - edge] if bad == 0 else [edge, 1.0]
-    throughput = _ci([sum(t.completed for t in rep) / window for rep in reps])
+    throughput = _ci(
+        [sum(t.completed for t in rep) / w for rep, w in zip(reps, windows, strict=True)]
+    )
     return {
         "throughput_rps": throughput["value"],
         "throughput_rps_ci95": throughput["ci95"],
@@ -238,10 +242,35 @@ def _system_slo_rows(slos: Slos, result: dict[str, Any]) -> list[dict[str, Any]]
     return rows
 
 
+def attainment_rows(timeline: Timeline) -> list[dict[str, Any]]:
+    """With ``slos.attainment``: each objective's share of windows in which it held, as an
+    objective of its own that must be *at least* its target."""
+    rows = []
+    for a in timeline.attainment:
+        if a.required is None:
+            continue
+        value, ci = a.share.value, a.share.ci_list()
+        row: dict[str, Any] = {
+            "name": f"attainment {a.name}",
+            "scope": "all",
+            "target": a.required,
+            "at_least": True,
+            "value": value,
+            "ci95": ci,
+            "passed": value is not None and value >= a.required,
+            "reason": None if value is not None else "no windows",
+        }
+        row["confident"] = ci is not None and (
+            ci[0] >= a.required if row["passed"] else ci[1] < a.required
+        )
+        rows.append(row)
+    return rows
+
+
 def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str, Any]:
     """The result of a simulation as the JSON-ready dict documented in docs/json.md."""
     sim = scenario.simulation
-    window = records[0].window_s
+    window = [r.window_s for r in records]
     components = _components(records, not scenario.workload.is_open)
     saturated = {n for n, c in components.items() if c["saturated"]}
     unfinished = sum(r.unfinished for r in records)
@@ -271,6 +300,8 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         "replications": sim.replications,
         "warmup_s": sim.warmup,
         "duration_s": sim.duration,
+        "measured_s": sum(window) / len(window),
+        "stopped_early": any(r.stopped_early for r in records),
         "workload": (
             {"arrival_rate_rps": scenario.arrival_rate}
             if scenario.workload.is_open
@@ -285,13 +316,18 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         "components": components,
         "little": {
             "mean_in_system": _ci([r.mean_in_system for r in records])["value"],
-            "arrival_rps": traffic["arrivals"] / (window * len(records)),
+            "arrival_rps": traffic["arrivals"] / sum(window),
             "mean_sojourn_s": sojourn / traffic["arrivals"] if traffic["arrivals"] else 0.0,
         },
         "slos": slos,
     }
+    timeline = build_timeline(scenario, records)
     result["cost"] = monthly_cost(scenario, result)
     result["slos"] += _system_slo_rows(scenario.slos, result)
+    result["slos"] += attainment_rows(timeline)
+    result["timeline"] = timeline.to_dict()
+    if result["cost"] is not None:
+        result["cost"]["run"] = run_cost(scenario, result["timeline"])
     result["bottlenecks"] = bottlenecks(scenario, result)
     result["analytic"] = crosscheck(scenario, result)
     return result

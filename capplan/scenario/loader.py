@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from capplan.errors import Problem, ScenarioError
+from capplan.scenario import checks
 from capplan.scenario.model import Scenario
 from capplan.scenario.references import check_references
 from capplan.scenario.types import Model
@@ -169,13 +170,15 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
     for path, message, value in check_references(data):
         file, line = _lookup(origins, path, shown)
         problems.append(Problem(file, format_path(path), message, line, value, value is not None))
+    if scenario is not None:
+        scenario._origins = origins
+        scenario._file = shown
+        problems += checks.check(scenario)
     if problems:
         unique = list({str(p): p for p in problems}.values())
         unique.sort(key=lambda p: (p.file, p.line or 0, p.path))
         raise ScenarioError(unique)
     assert scenario is not None
-    scenario._origins = origins
-    scenario._file = shown
     return scenario
 
 

@@ -14,8 +14,10 @@ from capplan.scenario.components import Component
 from capplan.scenario.costs import Costs
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import Tokens
+from capplan.scenario.profile import Profile
 from capplan.scenario.types import (
     Bytes,
+    ClockTime,
     Dollars,
     Fraction,
     Model,
@@ -40,6 +42,23 @@ class Simulation(Model):
     """Independent replications; confidence intervals need at least 2. Default 5."""
     seed: Annotated[int, Field(ge=0, lt=2**63, strict=True)] = 1
     """Root seed; every random stream derives from it and a stream name."""
+    start: ClockTime = 0.0
+    """Clock time the measured window starts at, which places the run within the load
+    profile ('09:00'); the warm-up runs before it. Default 00:00."""
+    window: PositiveDuration | None = None
+    """Length of the timeline's windows, dividing ``duration`` ('1m'). Default: one
+    minute, or the duration divided into windows of about a minute when a minute does not
+    divide it."""
+
+    @property
+    def window_s(self) -> float:
+        """The timeline's window length."""
+        if self.window is not None:
+            return self.window
+        if self.duration <= 60:
+            return self.duration
+        n = max(1, round(self.duration / 60))
+        return self.duration / n
 
 
 class Workload(Model):
@@ -57,6 +76,8 @@ class Workload(Model):
     """A user's pause between a response and the next request (with ``users``)."""
     mix: dict[str, Annotated[float, Field(gt=0, le=1e9)]] | None = None
     """Relative weight of each request type; required when there are several types."""
+    profile: Profile | None = None
+    """How the rate (or the user count) changes over clock time; see docs/scenario.md."""
 
     @model_validator(mode="after")
     def _one_source(self) -> Workload:
@@ -76,12 +97,18 @@ class Workload(Model):
 
     @property
     def base_rate(self) -> float:
-        """Open arrival rate per second before ``load_scale``."""
+        """Open arrival rate per second before ``load_scale`` (with a profile: the rate a
+        multiplier of 1 stands for)."""
         if self.arrival_rate is not None:
             return self.arrival_rate
         if self.daily_requests is not None:
             return self.daily_requests / 86400 * self.peak_factor
         raise ValueError("a closed workload has no arrival rate")
+
+    @property
+    def stationary(self) -> bool:
+        """Whether the load is the same at every instant (no profile)."""
+        return self.profile is None
 
 
 class Http(Model):
@@ -112,10 +139,14 @@ class Slos(Model):
     direction of a link, the more used quota of an LLM API."""
     monthly_cost_max: Annotated[Dollars, Field(gt=0)] | None = None
     """Top level only. Most the whole system may cost per month, in dollars (needs ``costs``)."""
+    attainment: Fraction | None = None
+    """Top level only. The share of timeline windows in which each latency and error
+    objective must hold ('99%'): with it, an objective is judged window by window, as
+    over a day with a ramp a single percentile hides the ramp."""
 
     def targets(self) -> dict[str, float]:
         """The request-level objectives that are set (latency and error rate), in order."""
-        skip = {"max_utilization", "monthly_cost_max"}
+        skip = {"max_utilization", "monthly_cost_max", "attainment"}
         return {k: v for k, v in self.model_dump().items() if v is not None and k not in skip}
 
 

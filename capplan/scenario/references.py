@@ -220,7 +220,7 @@ def check_references(data: dict[str, Any]) -> list[Found]:
         )
     for rname, rtype in requests.items():
         rslos = rtype.get("slos") if isinstance(rtype, dict) else None
-        for key in ("max_utilization", "monthly_cost_max"):
+        for key in ("max_utilization", "monthly_cost_max", "attainment"):
             if isinstance(rslos, dict) and key in rslos:
                 found.append(
                     (

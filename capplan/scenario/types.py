@@ -40,6 +40,20 @@ Duration = Annotated[
 (Go and Prometheus forms); at most a year."""
 
 PositiveDuration = Annotated[Duration, Field(gt=0)]
+
+ClockTime = Annotated[
+    float,
+    BeforeValidator(units.parse_clock),
+    Field(ge=0),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(\d{1,2}:\d{2}(:\d{2})?|.+)\s*$",
+            "examples": ["00:00", "09:30"],
+        }
+    ),
+]
+"""A clock time, seconds since midnight: '09:30', or a duration since midnight ('9h30m')."""
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
 
 Rate = Annotated[

@@ -139,6 +139,35 @@ def parse_bandwidth(value: object) -> float:
     raise ValueError("expected a bandwidth such as '1Gbps' or '100Mbps'")
 
 
+_CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+
+def parse_clock(value: object) -> float:
+    """A clock time, '09:30' or '09:30:15', or a duration since midnight ('9h30m') ->
+    seconds since midnight."""
+    if isinstance(value, str):
+        m = _CLOCK_RE.match(value)
+        if m:
+            h, mnt, sec = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+            if h > 23 or mnt > 59 or sec > 59:
+                raise ValueError("expected a clock time from 00:00 to 23:59:59")
+            return h * 3600.0 + mnt * 60.0 + sec
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            "expected a clock time such as '09:30' or a duration such as '9h30m'"
+        ) from None
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds since midnight as a clock time: 52200 -> '14:30' (days roll over)."""
+    s = round(seconds) % 86400
+    day = int(seconds // 86400)
+    text = f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+    return text if not day else f"day {day + 1} {text}"
+
+
 def parse_fraction(value: object) -> float:
     """'70%' or 0.7 -> 0.7. Percent strings are the clearer form."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -19,8 +19,8 @@ from capplan.sim.stations.link import BACKGROUND_CHUNK_S
 
 DEFAULT_MAX_VISITS = 500_000_000
 """Largest run simulated without being asked: about half an hour of one core's time."""
-VISITS_PER_CPU_SECOND = 300_000
-"""A conservative speed of the engine on layered scenarios, for the expected time."""
+VISITS_PER_CPU_SECOND = 140_000
+"""The engine's speed on layered scenarios (the bundled 10x day), for the expected time."""
 MAX_USERS = 1_000_000
 """Most users of a closed workload (each is a live process in the run)."""
 

@@ -11,21 +11,23 @@ and ``unfinished`` otherwise; either way the run ends on time.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
-import simpy
-from simpy.events import Event, Timeout
-
-from capplan.scenario.distributions import Exponential
 from capplan.scenario.model import Scenario
+from capplan.sim.kernel import Kernel, Task
+from capplan.sim.load import Curve
 from capplan.sim.plan import CompiledStep, RequestPlan, compile_scenario
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
-from capplan.sim.sketch import LatencySketch
+from capplan.sim.sketch import FLUSH, LatencySketch
+from capplan.sim.stations.base import Request, StationMeasure
 from capplan.sim.streams import Streams
-from capplan.sim.task import Task
+from capplan.sim.timeline import WindowBook
+from capplan.sim.workload import Population, open_arrivals
 
 QUANTILES = (0.5, 0.95, 0.99)
+
+Steps = Generator[float | None, Any, str | None]
 
 
 def summarize(sketch: LatencySketch, kind: int | None = None) -> LatencySummary | None:
@@ -35,55 +37,116 @@ def summarize(sketch: LatencySketch, kind: int | None = None) -> LatencySummary 
     return LatencySummary(sketch.mean(kind), p50, p95, p99)
 
 
-def run_steps(
-    steps: tuple[CompiledStep, ...], req: RequestState
-) -> Generator[Event, Any, str | None]:
+def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
     """Run sibling steps one after another; stop at the first error cause.
 
     A step with ``via`` sends its request payload across the link before the call and its
-    response payload after it."""
+    response payload after it. A payload joins the link's FIFO queue at the request's own
+    time, so the request waits out its lag first; the crossing itself only adds to the
+    lag (see :class:`~capplan.sim.stations.base.Request`)."""
     for step in steps:
         coin = step.coin
         if coin is not None and coin() >= step.probability:
             continue
+        if step.simple:
+            cause = yield from step.station.visit(step, req)
+            if cause is not None:
+                return cause
+            continue
         via = step.via
         for _ in range(step.repeat):
             if via is not None:
-                yield from via.transfer(step.request_bytes, 0, req)
+                if step.request_bytes and req.lag:
+                    lag = req.lag
+                    req.lag = 0.0
+                    yield lag
+                via.transfer(step.request_bytes, 0, req)
             cause = yield from step.station.visit(step, req)
             if cause is not None:
                 return cause
             if via is not None:
-                yield from via.transfer(step.response_bytes, 1, req)
+                if step.response_bytes and req.lag:
+                    lag = req.lag
+                    req.lag = 0.0
+                    yield lag
+                via.transfer(step.response_bytes, 1, req)
     return None
 
 
-class RequestState:
-    """One request in flight: where its time goes, station by station."""
+class RequestState(Request):
+    """One request in flight: the task that runs it, where its time goes, station by
+    station, and who waits for it (a closed workload's user)."""
 
-    __slots__ = ("spent",)
+    __slots__ = ("done", "waiter")
 
     def __init__(self, stations: int):
+        self.gen = None  # type: ignore[assignment]  # set before it starts
+        self.seq = 0
+        self.lag = 0.0
         self.spent = [0.0] * stations
+        self.waiter: Task | None = None
+        self.done = False
 
-    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[Event, Any, str | None]:
-        return run_steps(steps, self)
+    run = run_steps  # req.run(steps): the step runner itself, no call in between
 
 
-def _then_signal(gen: Generator[Event, Any, None], done: Event) -> Generator[Event, Any, None]:
-    yield from gen
-    done.succeed()
+Controller = Callable[[Kernel, dict[str, Any]], Generator[float | None, Any, None]]
+"""A process that acts on the stations during a run (scales replicas, injects failures):
+given the kernel and the stations by name, it yields delays like any process."""
+
+EARLY_STOP_MIN_WINDOWS = 2
+"""A stationary run is ended as saturated no sooner than after this many windows..."""
+EARLY_STOP_MIN_FRACTION = 0.1
+"""...and this share of its duration, and only with a backlog that grew by more than
+``EARLY_STOP_GROWTH`` of the arrivals (and 50) while the load offered exceeded capacity."""
+EARLY_STOP_GROWTH = 0.05
+EARLY_STOP_LOAD = 1.02
 
 
 class _Replication:
-    def __init__(self, scenario: Scenario, replication: int):
+    __slots__ = (
+        "arrivals",
+        "book",
+        "controllers",
+        "curve",
+        "end",
+        "errors",
+        "in_system",
+        "in_system_done",
+        "in_system_t0",
+        "inflight",
+        "kernel",
+        "latency",
+        "n_stations",
+        "next_id",
+        "offset",
+        "plans",
+        "scenario",
+        "sojourn_sum",
+        "start",
+        "stationary",
+        "stations",
+        "streams",
+    )
+
+    def __init__(
+        self, scenario: Scenario, replication: int, controllers: tuple[Controller, ...] = ()
+    ):
         self.scenario = scenario
         sim = scenario.simulation
-        self.env = simpy.Environment()
+        self.kernel = Kernel()
         self.streams = Streams(sim.seed, replication)
-        self.stations, self.plans = compile_scenario(scenario, self.env, self.streams)
+        self.stations, self.plans = compile_scenario(scenario, self.kernel, self.streams)
+        self.controllers = controllers
         self.start = sim.warmup
         self.end = sim.warmup + sim.duration
+        # clock time of simulated time 0: the measured interval starts at simulation.start
+        self.offset = sim.start - sim.warmup
+        w = scenario.workload
+        self.curve = Curve(w.profile, normalize=w.daily_requests is not None)
+        window = sim.window_s
+        self.book = WindowBook(self.start, window, max(1, round(sim.duration / window)))
+        self.stationary = w.stationary and not controllers
         n = len(self.plans)
         self.latency = LatencySketch(n, len(self.stations))
         self.n_stations = len(self.stations)
@@ -92,114 +155,177 @@ class _Replication:
         self.sojourn_sum = [0.0] * n
         self.inflight: dict[int, tuple[float, int]] = {}
         self.next_id = 0
-        self.draining: Event | None = None
-        # requests in the system, integrated over time for Little's law
+        # requests in the system, integrated over time for Little's law: the sojourns
+        # completed plus, for those still in, the time since they came (in_system_area)
         self.in_system = 0
-        self.in_system_area = 0.0
-        self.in_system_last = 0.0
+        self.in_system_t0 = 0.0
+        self.in_system_done = 0.0
 
-    def request(self, index: int) -> Generator[Event, Any, None]:
-        env = self.env
+    def start_request(self, index: int, waiter: Task | None = None) -> RequestState:
+        req = RequestState(self.n_stations)
+        req.waiter = waiter
+        req.gen = self.request(req, index)
+        self.kernel.start(req)
+        return req
+
+    def request(self, req: RequestState, index: int) -> Steps:
+        kernel = self.kernel
         plan: RequestPlan = self.plans[index]
-        t0 = env.now
+        t0 = kernel.now
         measured = self.start <= t0 < self.end
+        book = self.book
         if measured:
             rid = self.next_id
             self.next_id += 1
             self.inflight[rid] = (t0, index)
             self.arrivals[index] += 1
-        self.in_system_area += self.in_system * (t0 - self.in_system_last)
-        self.in_system_last = t0
+            book.offered += 1
         self.in_system += 1
-        req = RequestState(self.n_stations)
-        cause = yield from run_steps(plan.steps, req)
-        now = env.now
-        self.in_system_area += self.in_system * (now - self.in_system_last)
-        self.in_system_last = now
+        self.in_system_t0 += t0
+        cause = None
+        for step in plan.steps:  # run_steps, one generator frame less on the hot path
+            if step.simple:
+                cause = yield from step.station.visit(step, req)
+            else:
+                cause = yield from run_steps(req, (step,))
+            if cause is not None:
+                break
+        if req.lag:  # its completion happens at its own time
+            lag = req.lag
+            req.lag = 0.0
+            yield lag
+        now = kernel.now
+        elapsed = now - t0
         self.in_system -= 1
-        if not measured:
-            return
-        del self.inflight[rid]
-        elapsed = env.now - t0
-        self.sojourn_sum[index] += elapsed
+        self.in_system_t0 -= t0
+        self.in_system_done += elapsed
+        req.done = True
+        if req.waiter is not None:
+            kernel.wake(req.waiter)
         if cause is None and plan.timeout is not None and elapsed > plan.timeout:
             cause = "timeout"
+        # the timeline: completions in the window they end in
+        if book.start <= now < book.end:
+            if cause is None:
+                book.completed += 1
+                book.latencies.append(elapsed)
+            else:
+                book.errors[cause] = book.errors.get(cause, 0) + 1
+        if not measured:
+            return None
+        k = int((t0 - self.start) // book.window_s)
+        if k < book.count:  # the sojourn of the window it came in (for Little's law)
+            book.sojourn[k] += elapsed
+            book.finished[k] += 1
+        del self.inflight[rid]
+        self.sojourn_sum[index] += elapsed
         if cause is None:
-            self.latency.add(elapsed, index, req.spent)
+            sketch = self.latency  # LatencySketch.add, inline
+            sketch.buffer_latency.append(elapsed)
+            sketch.buffer_kind.append(index)
+            sketch.buffer_spent.extend(req.spent)
+            if len(sketch.buffer_latency) >= FLUSH:
+                sketch.flush()
         else:
             errs = self.errors[index]
             errs[cause] = errs.get(cause, 0) + 1
-        if self.draining is not None and not self.inflight and not self.draining.triggered:
-            self.draining.succeed()
+        return None
 
-    def open_arrivals(self, rate: float) -> Generator[Event, Any, None]:
-        env = self.env
-        gap = self.streams.sampler(_exponential(1 / rate), "workload.arrivals")
-        pick = self.streams.choice("workload.mix", list(self.scenario.mix().values()))
-        request = self.request
-        while True:
-            yield Timeout(env, gap())
-            Task(request(pick()))
-
-    def user(self, uid: int) -> Generator[Event, Any, None]:
-        env = self.env
-        think = self.streams.sampler(
-            self.scenario.workload.think_time, f"workload.users.{uid}.think"
-        )
-        pick = self.streams.choice(f"workload.users.{uid}.mix", list(self.scenario.mix().values()))
-        while True:
-            wait = think()
-            if wait:
-                yield Timeout(env, wait)
-            index = pick()
-            done = Event(env)
-            Task(_then_signal(self.request(index), done))
-            timeout = self.plans[index].timeout
-            # a user gives up at the timeout; the servers keep working on the request
-            yield (done | Timeout(env, timeout)) if timeout is not None else done
+    @property
+    def in_system_area(self) -> float:
+        return self.in_system_done + self.in_system * self.kernel.now - self.in_system_t0
 
     def snapshot(self) -> dict[str, Any]:
-        now = self.env.now
-        self.in_system_area += self.in_system * (now - self.in_system_last)
-        self.in_system_last = now
         return {name: st.snapshot() for name, st in self.stations.items()}
 
+    def measures(self, a: dict[str, Any], b: dict[str, Any]) -> dict[str, StationMeasure]:
+        return {name: st.measure(a[name], b[name]) for name, st in self.stations.items()}
+
+    def _saturation_established(self, first: dict[str, Any], now: dict[str, Any]) -> bool:
+        """Whether a stationary run has shown that it cannot keep up (see the constants)."""
+        for m in self.measures(first, now).values():
+            growth = m.backlog_growth
+            if m.offered_load >= EARLY_STOP_LOAD and growth > max(
+                50, EARLY_STOP_GROWTH * m.arrivals
+            ):
+                return True
+        return False
+
     def run(self) -> ReplicationRecord:
-        env, scenario = self.env, self.scenario
+        kernel, scenario = self.kernel, self.scenario
+        timeouts = [p.timeout for p in self.plans]
         if scenario.workload.is_open:
-            Task(self.open_arrivals(scenario.arrival_rate))
+            kernel.spawn(
+                open_arrivals(
+                    kernel, self.streams, scenario, self.curve, self.offset, self.start_request
+                )
+            )
         else:
-            for uid in range(scenario.users):
-                env.process(self.user(uid))
+            Population(
+                kernel,
+                self.streams,
+                scenario,
+                self.curve,
+                self.offset,
+                self.start_request,
+                timeouts,
+            ).begin()
+        for controller in self.controllers:
+            kernel.spawn(controller(kernel, self.stations))
         if self.start > 0:
-            env.run(until=self.start)
+            kernel.run(until=self.start)
         first = self.snapshot()
         area0 = self.in_system_area
-        env.run(until=self.end)
-        last = self.snapshot()
-        area1 = self.in_system_area
-        timeouts = [p.timeout for p in self.plans]
+        book = self.book
+        prev, prev_area = first, area0
+        stopped_early = False
+        for k in range(book.count):
+            until = self.start + (k + 1) * book.window_s
+            kernel.run(until=until)
+            snap = self.snapshot()
+            area = self.in_system_area
+            book.close(self.measures(prev, snap), (area - prev_area) / book.window_s)
+            prev, prev_area = snap, area
+            elapsed = until - self.start
+            if (
+                self.stationary
+                and k + 1 >= EARLY_STOP_MIN_WINDOWS
+                and elapsed >= EARLY_STOP_MIN_FRACTION * (self.end - self.start)
+                and k + 1 < book.count
+                and any(c.saturated for c in book.closed[-1].components.values())
+                and self._saturation_established(first, snap)
+            ):
+                self.end = until  # later arrivals are not measured
+                stopped_early = True
+                break
+        last, area1 = prev, prev_area
         if self.inflight:
             limit = (
                 max(t for t in timeouts if t is not None)
                 if all(t is not None for t in timeouts)
-                else max(scenario.simulation.duration, *(t or 0.0 for t in timeouts))
+                else max(self.end - self.start, *(t or 0.0 for t in timeouts))
             )
-            self.draining = env.event()
-            stop = Timeout(env, limit)
-            env.run(until=self.draining | stop)
+            deadline = kernel.now + limit
+            step = max(limit / 200, 1e-3)
+            while self.inflight and kernel.now < deadline:
+                kernel.run(until=min(kernel.now + step, deadline))
         unfinished = 0
         for t0, index in self.inflight.values():
-            age = env.now - t0
+            age = kernel.now - t0
             self.sojourn_sum[index] += age
             timeout = timeouts[index]
             cause = "timeout" if timeout is not None and age > timeout else "unfinished"
             unfinished += cause == "unfinished"
             self.errors[index][cause] = self.errors[index].get(cause, 0) + 1
-        return self.record(first, last, area1 - area0, unfinished)
+        return self.record(first, last, area1 - area0, unfinished, stopped_early)
 
     def record(
-        self, first: dict[str, Any], last: dict[str, Any], area: float, unfinished: int
+        self,
+        first: dict[str, Any],
+        last: dict[str, Any],
+        area: float,
+        unfinished: int,
+        stopped_early: bool,
     ) -> ReplicationRecord:
         window = self.end - self.start
         sketch = self.latency
@@ -222,28 +348,28 @@ class _Replication:
             tail_share=tail_share,
             latency=summarize(sketch),
             types=types,
-            components={
-                name: st.measure(first[name], last[name]) for name, st in self.stations.items()
-            },
+            components=self.measures(first, last),
             mean_in_system=area / window,
             unfinished=unfinished,
             visits={plan.name: plan.stations for plan in self.plans},
+            windows=self.book.records(),
+            stopped_early=stopped_early,
+            mean_in_system_by_window=tuple(self.book.in_system),
         )
 
 
-def _exponential(mean: float) -> Exponential:
-    return Exponential.model_construct(distribution="exponential", mean=mean)
-
-
-def run_replication(scenario: Scenario, replication: int) -> ReplicationRecord:
-    """Simulate one independent replication; the result depends only on (scenario, seed, replication)."""
+def run_replication(
+    scenario: Scenario, replication: int, controllers: tuple[Controller, ...] = ()
+) -> ReplicationRecord:
+    """Simulate one independent replication; the result depends only on (scenario, seed,
+    replication) and the controllers given."""
     # Hundreds of thousands of live request generators make every cyclic-GC pass scan
     # them all; the engine creates no reference cycles per request, so pausing the
     # collector for the run costs no memory and saves much of the time under overload.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Replication(scenario, replication).run()
+        return _Replication(scenario, replication, controllers).run()
     finally:
         if was_enabled:
             gc.enable()

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
-
 from capplan.scenario.model import Scenario, Step
+from capplan.sim.kernel import Kernel
 from capplan.sim.stations import BuildContext, Station, build_station
 from capplan.sim.streams import Streams
 
@@ -24,16 +23,18 @@ class CompiledStep:
     __slots__ = (
         "coin",
         "extra",
+        "group",
         "hit",
         "on_miss",
         "op",
         "path",
-        "pickers",
         "probability",
         "repeat",
         "request_bytes",
         "response_bytes",
+        "route",
         "service",
+        "simple",
         "station",
         "steps",
         "via",
@@ -49,18 +50,26 @@ class CompiledStep:
         self.repeat = step.repeat
         self.coin = coin
         self.via = via
+        # always run once, no link: the step runner calls the station straight away
+        self.simple = coin is None and via is None and step.repeat == 1
         self.request_bytes = step.request_bytes
         self.response_bytes = step.response_bytes
         self.service: Callable[[], float] = _no_service
         self.steps: tuple[CompiledStep, ...] = ()
         self.on_miss: tuple[CompiledStep, ...] = ()
-        self.pickers: tuple[Any, ...] = ()
+        self.route: Callable[[], Any] = _no_route
+        self.group: Any = None
+        """The group every visit goes to, when that never changes (else ``route`` picks)."""
         self.hit: Callable[[], float] | None = None
         self.extra: Any = None
 
 
 def _no_service() -> float:
     return 0.0
+
+
+def _no_route() -> Any:
+    raise AssertionError("a pooled station routes every step it prepares")
 
 
 @dataclass(frozen=True)
@@ -110,10 +119,10 @@ def _compile_steps(
 
 
 def compile_scenario(
-    scenario: Scenario, env: simpy.Environment, streams: Streams
+    scenario: Scenario, kernel: Kernel, streams: Streams
 ) -> tuple[dict[str, Station], list[RequestPlan]]:
     stations = {
-        name: build_station(name, component, BuildContext(env, streams, scenario.load_scale))
+        name: build_station(name, component, BuildContext(kernel, streams, scenario.load_scale))
         for name, component in scenario.components.items()
     }
     for index, station in enumerate(stations.values()):

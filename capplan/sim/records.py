@@ -50,3 +50,50 @@ class ReplicationRecord:
     tail_share: dict[str, float]
     """For the slowest 5% of successful requests: the fraction of their time spent at each
     component, waiting and served, nested calls excluded (empty if none succeeded)."""
+    windows: tuple[WindowRecord, ...] = ()
+    """The measured interval window by window (``simulation.window`` each)."""
+    stopped_early: bool = False
+    """The run ended before its duration: saturation was established (a stationary load
+    that a component cannot keep up with), so more time would only grow the backlog."""
+    mean_in_system_by_window: tuple[float, ...] = ()
+    """Time-average requests in the system in each window (Little's law per window)."""
+
+
+@dataclass(frozen=True)
+class WindowComponent:
+    """One component in one window."""
+
+    utilization: float
+    """Busy over available worker-seconds (or the busier direction, the more used quota)."""
+    cpu_utilization: float | None
+    """CPU used over CPU requested by the replicas present (None without the figures)."""
+    queue_length: float
+    """Time-average requests waiting."""
+    replicas_ready: float | None
+    """Time-average ready replicas (None for what has no replicas)."""
+    saturated: bool
+    """More arrived than it could serve and its queue grew over the window."""
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """One window of one replication: what arrived, what completed in it, and each
+    component's state (requests are counted at arrival for ``offered``, at completion
+    for the rest, as a monitoring system sees them)."""
+
+    start_s: float
+    """Start of the window, seconds since the measured interval began."""
+    offered: int
+    """Requests that arrived."""
+    completed: int
+    """Requests that completed successfully."""
+    errors: dict[str, int]
+    """Requests that failed, by cause."""
+    latency: LatencySummary | None
+    """Of the successful completions (None if there were none)."""
+    sojourn_s: float
+    """Total time in the system of the requests that arrived in the window and have
+    finished (for Little's law)."""
+    finished: int
+    """How many of the window's arrivals that total covers."""
+    components: dict[str, WindowComponent]

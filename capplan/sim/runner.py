@@ -1,7 +1,10 @@
-"""Independent replications, in parallel processes where cores allow.
+"""Running replications: every one a task (scenario, replication index) on one executor.
 
 Each replication's numbers depend only on (scenario, seed, replication index), so running
-them in other processes, in any order, gives the same records in the same order.
+them in other processes, in any order, gives the same records in the same order. A
+:class:`Runner` lives as long as a command: all replications of all its scenarios (and of
+every candidate a search evaluates) go through the same pool of processes, so that the
+cores stay busy across scenarios instead of idling at the end of each one's batch.
 
 An interrupt (Ctrl-C) ends the command at once: the worker processes ignore SIGINT (the
 terminal sends it to the whole process group) and are terminated by the parent, and
@@ -13,8 +16,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from types import TracebackType
 
 from capplan.scenario.model import Scenario
 from capplan.sim.engine import run_replication
@@ -35,37 +39,96 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def stop_now(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and terminate the workers running the rest."""
+def stop_now(pool: Executor) -> None:
+    """Cancel what has not started and terminate the worker processes running the rest."""
     running = list((getattr(pool, "_processes", None) or {}).values())
     for proc in running:
         proc.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+class Runner:
+    """Runs replications on ``jobs`` processes (in this process with 1), or on a given
+    executor; use as a context manager so that its processes end with it."""
+
+    def __init__(self, jobs: int | None = None, executor: Executor | None = None):
+        self.jobs = jobs if jobs is not None else default_jobs()
+        self._executor = executor
+        self._own = False
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(interrupted=exc is not None)
+
+    def close(self, interrupted: bool = False) -> None:
+        if self._executor is not None and self._own:
+            if interrupted:
+                stop_now(self._executor)
+            else:
+                self._executor.shutdown()
+            self._executor = None
+
+    def _pool(self, tasks: int) -> Executor | None:
+        if self._executor is not None:
+            return self._executor
+        if self.jobs <= 1 or tasks <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        ctx = multiprocessing.get_context("fork")
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=ctx, initializer=_ignore_interrupts
+        )
+        self._own = True
+        return self._executor
+
+    def run(
+        self, scenarios: Sequence[Scenario], progress: Progress | None = None
+    ) -> list[list[ReplicationRecord]]:
+        """Every replication of every scenario; per scenario, records in replication order."""
+        tasks = [
+            (i, rep) for i, s in enumerate(scenarios) for rep in range(s.simulation.replications)
+        ]
+        records: dict[tuple[int, int], ReplicationRecord] = {}
+        total = len(tasks)
+        pool = self._pool(total)
+        if pool is None:
+            for n, (i, rep) in enumerate(tasks, start=1):
+                records[(i, rep)] = run_replication(scenarios[i], rep)
+                if progress:
+                    progress(n, total)
+        else:
+            futures: dict[Future[ReplicationRecord], tuple[int, int]] = {
+                pool.submit(run_replication, scenarios[i], rep): (i, rep) for i, rep in tasks
+            }
+            try:
+                for n, future in enumerate(as_completed(futures), start=1):
+                    records[futures[future]] = future.result()
+                    if progress:
+                        progress(n, total)
+            except BaseException:
+                if self._own:
+                    stop_now(pool)
+                    self._executor = None
+                else:
+                    for f in futures:
+                        f.cancel()
+                raise
+        return [
+            [records[(i, rep)] for rep in range(s.simulation.replications)]
+            for i, s in enumerate(scenarios)
+        ]
+
+
 def run_replications(
     scenario: Scenario, *, jobs: int | None = None, progress: Progress | None = None
 ) -> list[ReplicationRecord]:
     """Run ``scenario.simulation.replications`` replications; records in replication order."""
-    total = scenario.simulation.replications
-    jobs = min(total, jobs if jobs is not None else default_jobs())
-    records: dict[int, ReplicationRecord] = {}
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for rep in range(total):
-            records[rep] = run_replication(scenario, rep)
-            if progress:
-                progress(rep + 1, total)
-    else:
-        ctx = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_interrupts)
-        try:
-            futures = {pool.submit(run_replication, scenario, rep): rep for rep in range(total)}
-            for n, future in enumerate(as_completed(futures), start=1):
-                records[futures[future]] = future.result()
-                if progress:
-                    progress(n, total)
-        except BaseException:
-            stop_now(pool)
-            raise
-        pool.shutdown()
-    return [records[rep] for rep in range(total)]
+    with Runner(jobs) as runner:
+        (records,) = runner.run([scenario], progress)
+    return records

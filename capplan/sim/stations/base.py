@@ -4,20 +4,24 @@ A station is the running form of one component in one replication. Each componen
 registers a builder under its ``type`` name; the engine looks the builder up and never
 branches on the type. A station fills exactly these hooks:
 
-- ``visit(step, req)``: a generator that serves one step of request ``req``. It may
-  ``yield`` SimPy events, must run nested steps with ``cause = yield from
-  req.run(step.steps)`` while holding whatever the step holds, adds the time the request
-  spent at this station (nested calls excluded) to ``req.spent[self.index]``, and returns
-  ``None`` on success or an error cause string (``"rejected"``, ...) that aborts the
-  request.
+- ``visit(step, req)``: a generator (see :mod:`capplan.sim.kernel`: it yields delays, or
+  None to park) that serves one step of request ``req``. It runs nested steps with
+  ``cause = yield from req.run(step.steps)`` while holding whatever the step holds, adds
+  the time the request spent at this station (nested calls excluded) to
+  ``req.spent[self.index]``, and returns ``None`` on success or an error cause string
+  (``"rejected"``, ``"unavailable"``, ...) that aborts the request.
 - ``snapshot()``: cumulative counters (any picklable value) at the current instant.
 - ``measure(start, end)``: a :class:`StationMeasure` of the window between two snapshots.
-- ``transfer(size_bytes, direction, req)`` (links only): the generator the engine runs
-  for a step that names the station with ``via``, before (direction 0) and after
-  (direction 1) the call.
-- ``prepare(compiled, step, path, streams)``: settle per step what the visit needs
+- ``transfer(size_bytes, direction, req)`` (links only): what the engine calls for a
+  step that names the station with ``via``, before (direction 0) and after (direction 1)
+  the call, once the request has waited out its lag: it adds the crossing to the lag.
+- ``prepare(compiled, step, key, streams)``: settle per step what the visit needs
   (service-time sampler, routing, hit or token draws) on the compiled step, from the
-  scenario's ``step`` and streams named after ``path``.
+  scenario's ``step`` and streams named after ``key``.
+
+Stations whose capacity can change during a run (replicas that are added, drained or
+fail) also offer ``replica_sets`` (see :mod:`capplan.sim.capacity`); controllers act on
+those, never on the station's internals.
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import simpy
-
-from capplan.sim.pool import PoolSnapshot
+from capplan.sim.capacity import MeterSnapshot
+from capplan.sim.kernel import Kernel, Task
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -36,24 +39,45 @@ if TYPE_CHECKING:
     from capplan.sim.plan import CompiledStep
 
 
-class Request(Protocol):
-    """The request a visit serves: runs nested steps and collects where its time went."""
+class Request(Task):
+    """The request a visit serves. It is itself the kernel task that runs it (a station
+    parks it in a queue and a releasing request hands it a worker); it runs nested steps
+    and collects where its time went.
+
+    Its clock may run ahead of the kernel's: a pure delay (a service time, a propagation
+    delay, a transfer already placed on a link) is added to ``lag`` instead of waited for,
+    and the request waits out its lag (``yield from req.sync()``, or inline) just before
+    it next touches shared state: a queue, a link's FIFO, a quota, its own completion. So
+    consecutive delays cost one event, and everything shared still happens at its exact
+    time. A visit's own time is ``kernel.now + req.lag``."""
+
+    __slots__ = ("lag", "spent")
 
     spent: list[float]
     """Seconds this request spent at each station (by station ``index``), waiting and
     being served there, nested calls excluded."""
+    lag: float
+    """Delay this request has yet to wait before its next shared action."""
 
-    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[simpy.Event, Any, str | None]: ...
+    def sync(self) -> Generator[float, Any, None]:
+        """Wait out the lag (a visit calls this before touching shared state)."""
+        lag = self.lag
+        if lag:
+            self.lag = 0.0
+            yield lag
+
+    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[float | None, Any, str | None]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class StationMeasure:
     """What one station did during the measured window of one replication."""
 
-    capacity: int
-    """Workers (or other servers) the station has."""
+    capacity: float
+    """Workers (or other servers) available, averaged over the window."""
     utilization: float
-    """Time-average busy servers / capacity."""
+    """Busy worker-seconds over available worker-seconds."""
     mean_queue_length: float
     """Time-average requests waiting (not in service)."""
     mean_wait_s: float
@@ -80,24 +104,30 @@ class StationMeasure:
     """Type-specific figures (e.g. ``cpu_utilization``, ``tokens_per_min``)."""
 
 
-def pool_measure(
-    w: PoolSnapshot,
+def meter_measure(
+    w: MeterSnapshot,
+    growth: int,
     constraints: dict[str, float] | None = None,
     extra: dict[str, float] | None = None,
 ) -> StationMeasure:
-    """The measure of a station made of worker pools, from their window counts."""
+    """The measure of a station with workers, from its meter's window (``w``) and the
+    growth of its queue over the window."""
     span = w.time
     mean_hold = w.hold_sum / w.served if w.served else 0.0
-    utilization = w.busy_area / (w.workers * span)
+    capacity = w.capacity_area / span if span else 0.0
+    utilization = (
+        w.busy_area / w.capacity_area if w.capacity_area else (1.0 if w.busy_area else 0.0)
+    )
+    offered = w.arrivals / span * mean_hold / capacity if capacity else (float(w.arrivals > 0))
     return StationMeasure(
-        capacity=w.workers,
+        capacity=round(capacity) if abs(capacity - round(capacity)) < 1e-9 else capacity,
         utilization=utilization,
         mean_queue_length=w.queue_area / span,
         mean_wait_s=w.wait_sum / w.granted if w.granted else 0.0,
         throughput_rps=w.served / span,
         arrival_rps=w.arrivals / span,
-        offered_load=w.arrivals / span * mean_hold / w.workers,
-        backlog_growth=w.queue_length,
+        offered_load=offered,
+        backlog_growth=growth,
         arrivals=w.arrivals,
         rejected=w.rejected,
         residence_s=w.wait_sum + w.service_sum,
@@ -113,20 +143,20 @@ class Station(Protocol):
 
     def visit(
         self, step: CompiledStep, req: Request
-    ) -> Generator[simpy.Event, Any, str | None]: ...
+    ) -> Generator[float | None, Any, str | None]: ...
 
     def snapshot(self) -> Any: ...
 
     def measure(self, start: Any, end: Any) -> StationMeasure: ...
 
-    def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None: ...
+    def prepare(self, compiled: CompiledStep, step: Step, key: str, streams: Streams) -> None: ...
 
 
 @dataclass(frozen=True)
 class BuildContext:
     """What a station builder may use besides its component."""
 
-    env: simpy.Environment
+    kernel: Kernel
     streams: Streams
     load_scale: float
     """The scenario's load scale, for load a station generates itself (link background)."""

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from capplan.sim.stations.base import BuildContext, station_type
-from capplan.sim.stations.pooled import PooledStation, replica_pools
+from capplan.sim.stations.pooled import PooledStation
 
 
 @station_type("cache")
 def build(name: str, component: Any, ctx: BuildContext) -> PooledStation:
-    pools = replica_pools(ctx.env, component, component.replicas)
     return PooledStation(
-        name, component, ctx.env, ctx.streams, [(pools, [])], hit_ratio=component.hit_ratio
+        name,
+        component,
+        ctx.kernel,
+        ctx.streams,
+        [(component.replicas, 0)],
+        hit_ratio=component.hit_ratio,
     )

@@ -15,11 +15,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-import simpy
-from simpy.events import Event, Timeout
-
 from capplan.scenario.units import SECONDS_PER_MONTH
-from capplan.sim.pool import Pool, PoolSnapshot, window
+from capplan.sim.capacity import QUEUED, Group, Meter, MeterSnapshot, Replica, ReplicaSet, release
+from capplan.sim.kernel import Kernel
 from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
 from capplan.sim.streams import Streams
 
@@ -115,31 +113,35 @@ class StepDraws:
 
 
 class LlmStation:
-    def __init__(
-        self, name: str, component: LlmApiComponent, env: simpy.Environment, streams: Streams
-    ):
+    def __init__(self, name: str, component: LlmApiComponent, kernel: Kernel, streams: Streams):
         self.name = name
         self.index = -1  # set by compile_scenario
         self.c = component
-        self.env = env
+        self.kernel = kernel
         rl = component.rate_limit
         self.limiter = Limiter(
             rl.requests_per_minute, rl.tokens_per_minute, rl.burst.requests, rl.burst.tokens
         )
-        self.slots = Pool(env, component.max_concurrency) if component.max_concurrency else None
+        # the client-side concurrency limit: one pool of slots with one FIFO queue
+        self.meter = Meter()
+        self.slots: Group | None = None
+        if component.max_concurrency:
+            self.slots = Group(kernel, self.meter, "shared_queue", None)
+            ReplicaSet(kernel, self.meter, component.max_concurrency, (self.slots,), False).add()
         self.cache_latency = streams.sampler(component.cache_latency, f"components.{name}.cache")
         self.n: dict[str, float] = {f.name: 0 for f in fields(LlmCounters) if f.name != "time"}
 
-    def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None:
-        compiled.extra = StepDraws(self.c, step, path, streams)
+    def prepare(self, compiled: CompiledStep, step: Step, key: str, streams: Streams) -> None:
+        compiled.extra = StepDraws(self.c, step, key, streams)
 
-    def visit(self, step: CompiledStep, req: Request) -> Generator[Event, Any, str | None]:
-        env, n, draws = self.env, self.n, step.extra
+    def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
+        env, n, draws = self.kernel, self.n, step.extra
+        yield from req.sync()  # quotas and slots are shared: act at the request's time
         t0 = env.now
         n["calls"] += 1
         if draws.hit is not None and draws.hit() < self.c.cache_hit_ratio:
             n["cache_hits"] += 1
-            yield Timeout(env, self.cache_latency())
+            yield self.cache_latency()
             n["completed"] += 1
             n["residence_s"] += env.now - t0
             req.spent[self.index] += env.now - t0
@@ -149,12 +151,11 @@ class LlmStation:
         retry = self.c.retry
         for attempt in range(retry.attempts):
             slots = self.slots
+            slot: Any = None
             if slots is not None:
-                arrived = env.now
-                got = slots.acquire(arrived)
-                if got is not None:
-                    yield got  # type: ignore[misc]
-                    slots.waited(env.now - arrived)
+                slot = slots.acquire(req)
+                if slot == QUEUED:
+                    slot = yield None
             start = env.now
             wait = self.limiter.admit(start, tin + tout)
             if wait == 0.0:
@@ -162,16 +163,16 @@ class LlmStation:
                 n["input_tokens"] += tin
                 n["output_tokens"] += tout
                 duration = draws.base() + draws.per_token() * tout
-                yield Timeout(env, duration)
-                if slots is not None:
-                    slots.release(env.now, duration, duration)
+                yield duration
+                if slot.__class__ is Replica:
+                    release(slot, self.meter, env, start, duration)
                 n["completed"] += 1
                 n["residence_s"] += env.now - t0
                 req.spent[self.index] += env.now - t0
                 return None
             n["http_429"] += 1
-            if slots is not None:
-                slots.release(start, 0.0, 0.0)
+            if slot.__class__ is Replica:
+                release(slot, self.meter, env, start, 0.0)
             if attempt == retry.attempts - 1:
                 break
             delay = retry.delay(attempt)
@@ -180,22 +181,20 @@ class LlmStation:
             pause = delay if math.isinf(wait) else max(delay, wait)
             n["retries"] += 1
             n["retry_wait_s"] += pause
-            yield Timeout(env, pause)
+            yield pause
         n["rate_limited"] += 1
         n["residence_s"] += env.now - t0
         req.spent[self.index] += env.now - t0
         return "rate_limited"
 
-    def snapshot(self) -> tuple[LlmCounters, PoolSnapshot | None]:
-        return (
-            LlmCounters(self.env.now, **self.n),
-            self.slots.snapshot() if self.slots is not None else None,
-        )
+    def snapshot(self) -> tuple[LlmCounters, MeterSnapshot]:
+        now = self.kernel.now
+        return LlmCounters(now, **self.n), self.meter.snapshot(now)
 
     def measure(
         self,
-        start: tuple[LlmCounters, PoolSnapshot | None],
-        end: tuple[LlmCounters, PoolSnapshot | None],
+        start: tuple[LlmCounters, MeterSnapshot],
+        end: tuple[LlmCounters, MeterSnapshot],
     ) -> StationMeasure:
         a, b = start[0], end[0]
         d = {f.name: getattr(b, f.name) - getattr(a, f.name) for f in fields(LlmCounters)}
@@ -237,12 +236,12 @@ class LlmStation:
         growth = 0
         capacity = 0
         if self.slots is not None:
-            w = window([start[1]], [end[1]])  # type: ignore[list-item]
+            w = end[1].minus(start[1])
             constraints["concurrency"] = w.busy_area / (w.workers * span)
             slot_wait, queue_area, growth, capacity = (
                 w.wait_sum,
                 w.queue_area,
-                w.queue_length,
+                end[1].queue_length - start[1].queue_length,
                 w.workers,
             )
             offered = w.arrivals / span * (w.hold_sum / w.served if w.served else 0.0) / w.workers
@@ -267,4 +266,4 @@ class LlmStation:
 
 @station_type("llm_api")
 def build(name: str, component: Any, ctx: BuildContext) -> LlmStation:
-    return LlmStation(name, component, ctx.env, ctx.streams)
+    return LlmStation(name, component, ctx.kernel, ctx.streams)

@@ -1,22 +1,33 @@
-"""Stations made of worker pools: the shared machinery of services, databases and caches.
+"""Stations made of replicas with workers: the shared machinery of services, databases
+and caches.
 
-A pooled station is a set of :class:`~capplan.sim.pool.Pool` objects (one per replica, or
-one per shard and role under ``shared_queue``) and, per step, a picker that chooses the
-pool a visit joins. Routing is settled when a step is compiled, so a visit only calls the
-picker, takes a worker, holds it for the service time and the nested steps, and releases.
+A pooled station has, per shard, a :class:`~capplan.sim.capacity.ReplicaSet` of primaries
+(serving every operation) and one of read replicas (serving ``op: read`` steps), and the
+groups that balance over them (see :mod:`capplan.sim.capacity`). Routing is settled when a
+step is compiled, so a visit picks its group, takes a worker (or queues, or is refused),
+holds it for the service time and the nested steps, and releases it.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-import simpy
-from simpy.events import Event, Timeout
-
-from capplan.sim.pool import Pool, PoolSnapshot, window
-from capplan.sim.stations.base import Request, StationMeasure, pool_measure
+from capplan.sim.capacity import (
+    GONE,
+    QUEUED,
+    READY,
+    REJECTED,
+    Group,
+    Lost,
+    Meter,
+    MeterSnapshot,
+    Replica,
+    ReplicaSet,
+    release,
+)
+from capplan.sim.kernel import Kernel
+from capplan.sim.stations.base import Request, StationMeasure, meter_measure
 
 if TYPE_CHECKING:
     from capplan.scenario.components import ServiceComponent
@@ -24,163 +35,238 @@ if TYPE_CHECKING:
     from capplan.sim.plan import CompiledStep
     from capplan.sim.streams import Streams
 
-Picker = Callable[[], Pool]
 
+class Shard:
+    """One shard: its primaries, its read replicas, and the groups reads and writes use."""
 
-def make_picker(
-    pools: list[Pool], policy: str, weights: list[float] | None, draw: Callable[[], float] | None
-) -> Picker:
-    """How a visit picks among ``pools``: round robin, least connections or weighted random."""
-    if len(pools) == 1:
-        only = pools[0]
-        return lambda: only
-    if weights is not None:
+    def __init__(self, kernel: Kernel, meter: Meter, component: Any, primaries: int, readers: int):
+        policy = component.load_balancing
+        limit = component.queue_limit
+        workers = component.workers
+        own = policy != "shared_queue"
+        self.writes = Group(kernel, meter, policy, limit)
+        if own:
+            # a read goes to any member, primary or read replica, as the balancer picks
+            self.reads_all = Group(kernel, meter, policy, limit) if readers else self.writes
+            self.readers_group: Group | None = None
+            groups_p: tuple[Group, ...] = (
+                (self.writes, self.reads_all) if readers else (self.writes,)
+            )
+            groups_r: tuple[Group, ...] = (self.reads_all,)
+        else:
+            # one queue per role: a read joins the primaries' or the read replicas' queue in
+            # proportion to their ready workers
+            self.readers_group = Group(kernel, meter, policy, limit)
+            groups_p, groups_r = (self.writes,), (self.readers_group,)
+        self.primaries = ReplicaSet(kernel, meter, workers, groups_p, own)
+        self.readers = ReplicaSet(kernel, meter, workers, groups_r, own)
+        for _ in range(primaries):
+            self.primaries.add()
+        for _ in range(readers):
+            self.readers.add()
+
+    def read_route(self, draw: Callable[[], float] | None) -> Callable[[], Group]:
+        if self.readers_group is None:
+            group = self.reads_all
+            return lambda: group
+        writes, readers = self.writes, self.readers_group
         assert draw is not None
-        total = sum(weights)
-        bounds = list(itertools.accumulate(w / total for w in weights))
 
-        def weighted() -> Pool:
-            u = draw()
-            for pool, bound in zip(pools, bounds, strict=True):
-                if u < bound:
-                    return pool
-            return pools[-1]
+        def weighted() -> Group:
+            a, b = writes.ready_workers(), readers.ready_workers()
+            return writes if draw() * (a + b) < a else readers
 
         return weighted
-    if policy == "least_connections":
-        n = len(pools)
-        turn = itertools.count()
 
-        def least() -> Pool:
-            # ties broken by rotating the starting replica, as real balancers do
-            start = next(turn) % n
-            best = pools[start]
-            best_load = best.busy + len(best.queue)
-            for i in range(1, n):
-                pool = pools[(start + i) % n]
-                load = pool.busy + len(pool.queue)
-                if load < best_load:
-                    best, best_load = pool, load
-            return best
 
-        return least
-    return itertools.cycle(pools).__next__
+def _fixed(group: Group) -> Callable[[], Group]:
+    return lambda: group
 
 
 class PooledStation:
-    """A component served by worker pools; see the module docstring.
+    """A component served by replicas with workers; see the module docstring.
 
-    ``shards`` is a list, per shard, of (pools serving every operation, pools serving
-    reads only). ``hit_ratio`` is set for caches: a miss runs the step's ``on_miss``
-    after the worker is released.
-    """
+    ``hit_ratio`` is set for caches: a miss runs the step's ``on_miss`` after the worker
+    is released."""
+
+    __slots__ = (
+        "component",
+        "cpu_limit",
+        "cpu_request",
+        "hit_ratio",
+        "index",
+        "is_cache",
+        "kernel",
+        "meter",
+        "name",
+        "shard",
+        "shards",
+        "track",
+    )
 
     def __init__(
         self,
         name: str,
         component: ServiceComponent,
-        env: simpy.Environment,
+        kernel: Kernel,
         streams: Streams,
-        shards: list[tuple[list[Pool], list[Pool]]],
+        shards: list[tuple[int, int]],
         hit_ratio: float | None = None,
     ):
         self.name = name
         self.index = -1  # set by compile_scenario
         self.component = component
-        self.env = env
-        self.streams = streams
-        self.shards = shards
-        self.pools = [p for primary, readers in shards for p in (*primary, *readers)]
-        self.capacity = sum(p.workers for p in self.pools)
-        self.instances = component.pods
+        self.kernel = kernel
+        self.meter = Meter(component.cpu_per_request or 0.0)
+        self.track = False
+        """Whether requests in service are tracked per replica (for failures to interrupt)."""
+        self.shards = [Shard(kernel, self.meter, component, p, r) for p, r in shards]
         self.is_cache = hit_ratio is not None
         self.hit_ratio = 1.0 if hit_ratio is None else hit_ratio
+        res = component.resources
+        self.cpu_request = (res.requests.cpu if res and res.requests else None) or None
+        self.cpu_limit = (res.limits.cpu if res and res.limits else None) or self.cpu_request
         self.shard = (
             streams.choice(f"components.{name}.shard", [1.0] * len(shards))
             if len(shards) > 1
             else None
         )
 
-    def prepare(self, compiled: CompiledStep, step: Step, path: str, streams: Streams) -> None:
-        dist = step.service_time if step.service_time is not None else self.component.service_time
-        compiled.service = streams.sampler(dist, f"{path}.service")
-        policy = self.component.load_balancing
-        pickers = []
-        for s, (primary, readers) in enumerate(self.shards):
-            pools = primary + readers if step.op == "read" else primary
-            weights = draw = None
-            if policy == "shared_queue" and len(pools) > 1:
-                # one queue per role: a read joins the primaries' or the replicas' queue
-                # in proportion to their workers
-                weights = [float(p.workers) for p in pools]
-                draw = streams.uniform(f"{path}.route.shard{s}")
-            pickers.append(make_picker(pools, policy, weights, draw))
-        compiled.pickers = tuple(pickers)
-        if self.is_cache:
-            compiled.hit = streams.uniform(f"{path}.hit")
+    @property
+    def replica_sets(self) -> list[ReplicaSet]:
+        """The primaries of every shard: what scaling changes (one set per shard)."""
+        return [s.primaries for s in self.shards]
 
-    def visit(self, step: CompiledStep, req: Request) -> Generator[Event, Any, str | None]:
-        shard = self.shard
-        pool = step.pickers[shard()]() if shard is not None else step.pickers[0]()
-        env = self.env
-        arrived = env.now
-        got = pool.acquire(arrived)
-        if got is not None:
-            if got is False:
+    def pods(self) -> int:
+        """Replicas present now (starting, ready or draining), every role and shard."""
+        return sum(len(s.primaries.present) + len(s.readers.present) for s in self.shards)
+
+    def prepare(self, compiled: CompiledStep, step: Step, key: str, streams: Streams) -> None:
+        dist = step.service_time if step.service_time is not None else self.component.service_time
+        compiled.service = streams.sampler(dist, f"{key}.service")
+        routes = []
+        for s, shard in enumerate(self.shards):
+            if step.op == "read":
+                draw = (
+                    streams.uniform(f"{key}.route.shard{s}")
+                    if shard.readers_group is not None
+                    else None
+                )
+                routes.append(shard.read_route(draw))
+            else:
+                routes.append(_fixed(shard.writes))
+        pick = self.shard
+        if pick is None:
+            compiled.route = routes[0]
+            if step.op != "read" or self.shards[0].readers_group is None:
+                compiled.group = routes[0]()  # always the same group: no call per visit
+        else:
+            compiled.route = lambda: routes[pick()]()
+        if self.is_cache:
+            compiled.hit = streams.uniform(f"{key}.hit")
+
+    def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
+        group: Group = step.group or step.route()
+        kernel = self.kernel
+        if req.lag:  # arrive at the request's own time
+            lag = req.lag
+            req.lag = 0.0
+            yield lag
+        arrived = kernel.now
+        # the common case inline (round robin to a replica with a free worker); the rest,
+        # queueing and refusals, in Group.acquire
+        ready = group.ready
+        if group.policy == "round_robin" and ready:
+            i = group.rr + 1
+            if i >= len(ready):
+                i = 0
+            group.rr = i
+            got: Any = ready[i]
+            if got.busy < got.workers:
+                meter = self.meter
+                meter.arrivals += 1
+                got.busy += 1
+                meter.busy += 1
+                meter.start_sum += arrived
+            else:
+                group.rr = i - 1  # acquire takes this same turn
+                got = group.acquire(req)
+        else:
+            got = group.acquire(req)
+        if got.__class__ is not Replica:
+            if got == QUEUED:
+                got = yield None  # a releasing request hands its worker over
+            elif got == REJECTED:
                 return "rejected"  # refused at once: no time spent
-            yield got
-            pool.waited(env.now - arrived)
-        start = env.now
+            else:
+                return "unavailable"
+        replica: Replica = got
+        task = req
+        if self.track:
+            replica.holding.add(task)
+        start = kernel.now
         hold = step.service()
-        if hold:
-            yield Timeout(env, hold)
-        req.spent[self.index] += start - arrived + hold
         cause = None
-        if step.steps:
-            cause = yield from req.run(step.steps)
-        now = env.now
-        pool.release(now, now - start, hold)
+        req.lag = hold  # waited out before the request next touches anything shared
+        try:
+            req.spent[self.index] += start - arrived + hold
+            if step.steps:
+                cause = yield from req.run(step.steps)
+            if req.lag:  # the worker is released at the request's own time
+                lag = req.lag
+                req.lag = 0.0
+                yield lag
+        except Lost:
+            replica.holding.discard(task)
+            if replica.state != GONE:  # lost elsewhere: the work here is abandoned
+                release(replica, self.meter, kernel, start, hold)
+            raise
+        if self.track:
+            replica.holding.discard(task)
+        if replica.queue or replica.shared or replica.state != READY:
+            release(replica, self.meter, kernel, start, hold)
+        else:  # release's common case inline: nobody waits for this replica
+            meter = self.meter
+            held = kernel.now - start
+            meter.served += 1
+            meter.hold_sum += held
+            meter.hold_sq_sum += held * held
+            meter.service_sum += hold
+            replica.busy -= 1
+            meter.busy -= 1
+            meter.start_sum -= start
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and hit() >= self.hit_ratio:
             cause = yield from req.run(step.on_miss)
         return cause
 
-    def snapshot(self) -> list[PoolSnapshot]:
-        return [p.snapshot() for p in self.pools]
+    def snapshot(self) -> MeterSnapshot:
+        return self.meter.snapshot(self.kernel.now)
 
-    def measure(self, start: list[PoolSnapshot], end: list[PoolSnapshot]) -> StationMeasure:
-        w = window(start, end)
-        span = w.time
-        throughput = w.served / span
-        constraints = {"workers": w.busy_area / (w.workers * span)}
+    def measure(self, start: MeterSnapshot, end: MeterSnapshot) -> StationMeasure:
+        w = end.minus(start)
+        utilization = w.busy_area / w.capacity_area if w.capacity_area else 0.0
+        constraints = {"workers": utilization}
         # the part of the workers' time spent on this component's own work, the rest being
         # spent waiting on nested calls
         mean_hold = w.hold_sum / w.served if w.served else 0.0
+        capacity_s = w.capacity_area
         extra: dict[str, float] = {
-            "work_utilization": w.service_sum / (w.workers * span),
+            "replicas_ready": w.ready_area / w.time if w.time else 0.0,
+            "work_utilization": w.service_sum / capacity_s if capacity_s else 0.0,
             # how long a visit keeps its worker (own work plus nested calls), for the
             # analytic cross-check
             "mean_hold_s": mean_hold,
             "hold_scv": (w.hold_sq_sum / w.served / mean_hold**2 - 1) if mean_hold else 0.0,
         }
-        c = self.component
-        res = c.resources
-        request = res.requests.cpu if res and res.requests else None
-        limit = (res.limits.cpu if res and res.limits else None) or request
-        if c.cpu_per_request is not None and request and limit:
-            demand = w.arrivals / span * c.cpu_per_request  # cores wanted at the offered rate
-            extra["cpu_utilization"] = throughput * c.cpu_per_request / (self.instances * request)
+        request, limit = self.cpu_request, self.cpu_limit
+        if self.component.cpu_per_request is not None and request and limit:
+            # replica-seconds present over the window, from worker-seconds
+            pod_s = capacity_s / self.component.workers
+            demand = w.arrivals * self.component.cpu_per_request  # CPU-seconds wanted
+            extra["cpu_utilization"] = w.cpu_s / (pod_s * request) if pod_s else 0.0
             constraints["cpu"] = extra["cpu_utilization"]
             # CPU is not simulated as a contended resource; a demand beyond the limits
             # means the given service times could not hold, so it counts as saturation
-            extra["cpu_demand_vs_limit"] = demand / (self.instances * limit)
-        return pool_measure(w, constraints, extra)
-
-
-def replica_pools(env: simpy.Environment, component: ServiceComponent, count: int) -> list[Pool]:
-    """``count`` instances as pools: one per instance, or one shared pool under ``shared_queue``."""
-    if count == 0:
-        return []
-    if component.load_balancing == "shared_queue":
-        return [Pool(env, count * component.workers, component.queue_limit)]
-    return [Pool(env, component.workers, component.queue_limit) for _ in range(count)]
+            extra["cpu_demand_vs_limit"] = demand / (pod_s * limit) if pod_s else 0.0
+        return meter_measure(w, end.queue_length - start.queue_length, constraints, extra)

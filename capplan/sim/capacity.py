@@ -1,0 +1,408 @@
+"""Capacity as a quantity of the run: replicas that start, serve, drain and fail.
+
+A pooled component is a set of :class:`Replica` objects (pods, database members), each
+with ``workers`` slots, and one or more :class:`Group` objects that balance requests over
+the replicas that are ready *now*:
+
+- ``round_robin`` and ``least_connections``: each replica has its own FIFO queue, as
+  behind a Kubernetes Service; the balancer picks among the ready replicas;
+- ``shared_queue``: one FIFO queue for the group, served by any free worker of any ready
+  replica (the M/M/c idealization).
+
+A replica added is *starting* until ready (then it takes work, and under a shared queue
+its workers take queued requests at once); a replica drained leaves the balancers, finishes
+what it holds (its own queue included) and is gone; a replica that fails is gone at once,
+its requests in service are interrupted (cause ``lost``) and its queue goes back to the
+balancer. A request finding no ready replica fails at once with cause ``unavailable``,
+as a Service with no ready endpoints refuses the connection.
+
+The :class:`Meter` integrates busy workers, available workers (of replicas present:
+ready or draining), queue length and ready replicas over time, so that utilization over
+any window is busy worker-seconds over available worker-seconds, measured correctly while
+capacity changes. Its counters are cumulative; windows are differences of snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, fields
+from typing import Any
+
+from capplan.sim.kernel import Kernel, Task
+
+STARTING, READY, DRAINING, GONE = 0, 1, 2, 3
+
+QUEUED, REJECTED, UNAVAILABLE = -1, -2, -3
+"""What :meth:`Group.acquire` returns besides a replica."""
+
+
+class Lost(Exception):
+    """Thrown into a request whose replica failed under it."""
+
+
+@dataclass(frozen=True)
+class MeterSnapshot:
+    """Cumulative figures of one component at one instant; a window is the difference of
+    two (:meth:`minus`), except the levels (``queue_length``, ``workers``, ``ready``),
+    which are the later snapshot's."""
+
+    time: float
+    busy_area: float
+    capacity_area: float
+    queue_area: float
+    ready_area: float
+    arrivals: int
+    granted: int
+    served: int
+    rejected: int
+    unavailable: int
+    lost: int
+    wait_sum: float
+    hold_sum: float
+    hold_sq_sum: float
+    service_sum: float
+    cpu_s: float
+    queue_length: int
+    workers: int
+    ready: int
+
+    def minus(self, start: MeterSnapshot) -> MeterSnapshot:
+        a, b = astuple_fast(self), astuple_fast(start)
+        return MeterSnapshot(
+            *(x - y for x, y in zip(a[:-3], b[:-3], strict=True)), *a[-3:]
+        )  # the last three are levels: the later snapshot's
+
+
+_NAMES: tuple[str, ...] = ()
+
+
+def astuple_fast(s: MeterSnapshot) -> tuple[Any, ...]:
+    global _NAMES
+    if not _NAMES:
+        _NAMES = tuple(f.name for f in fields(MeterSnapshot))
+    return tuple(getattr(s, n) for n in _NAMES)
+
+
+class Meter:
+    """One component's integrals and counters (see the module docstring).
+
+    Busy and queue areas are not integrated step by step: busy worker-seconds up to t are
+    the holds completed plus, for each visit in service, t less its start, that is
+    ``hold_sum + busy * t - start_sum``; queue area likewise from the waits completed and
+    the arrival times of what still waits. So taking or giving back a worker touches no
+    clock, and the areas are exact at any snapshot. Capacity and ready replicas change
+    rarely and are integrated when they change (:meth:`tick`)."""
+
+    __slots__ = (
+        "arrivals",
+        "arrive_sum",
+        "busy",
+        "capacity",
+        "capacity_area",
+        "cpu_per_visit",
+        "hold_sq_sum",
+        "hold_sum",
+        "last",
+        "lost",
+        "queued",
+        "ready",
+        "ready_area",
+        "rejected",
+        "served",
+        "service_sum",
+        "start_sum",
+        "unavailable",
+        "wait_sum",
+        "withdrawn",
+    )
+
+    def __init__(self, cpu_per_visit: float = 0.0) -> None:
+        self.cpu_per_visit = cpu_per_visit
+        self.last = 0.0
+        self.busy = self.capacity = self.queued = self.ready = 0
+        self.capacity_area = self.ready_area = 0.0
+        self.start_sum = self.arrive_sum = 0.0
+        self.arrivals = self.served = self.rejected = 0
+        self.unavailable = self.lost = self.withdrawn = 0
+        self.wait_sum = self.hold_sum = self.hold_sq_sum = self.service_sum = 0.0
+
+    def tick(self, now: float) -> None:
+        """Integrate capacity and ready replicas up to ``now``; call before they change."""
+        dt = now - self.last
+        if dt:
+            self.capacity_area += self.capacity * dt
+            self.ready_area += self.ready * dt
+            self.last = now
+
+    def snapshot(self, now: float) -> MeterSnapshot:
+        self.tick(now)
+        return MeterSnapshot(
+            now,
+            self.hold_sum + self.busy * now - self.start_sum,
+            self.capacity_area,
+            self.wait_sum + self.queued * now - self.arrive_sum,
+            self.ready_area,
+            self.arrivals,
+            # every arrival got a worker, but those refused, still queued or withdrawn
+            self.arrivals - self.rejected - self.unavailable - self.queued - self.withdrawn,
+            self.served,
+            self.rejected,
+            self.unavailable,
+            self.lost,
+            self.wait_sum,
+            self.hold_sum,
+            self.hold_sq_sum,
+            self.service_sum,
+            self.served * self.cpu_per_visit,
+            self.queued,
+            self.capacity,
+            self.ready,
+        )
+
+
+class Replica:
+    """One instance: ``workers`` slots, its own queue (or its group's shared one)."""
+
+    __slots__ = ("busy", "groups", "holding", "queue", "shared", "state", "workers")
+
+    def __init__(self, workers: int, queue: deque[Any]):
+        self.workers = workers
+        self.busy = 0
+        self.queue = queue
+        self.state = STARTING
+        self.groups: tuple[Group, ...] = ()
+        self.shared = False
+        """Served from its group's shared queue (not one of its own)."""
+        self.holding: set[Task] = set()
+        """Requests in service here (a failure interrupts them)."""
+
+
+class Group:
+    """Replicas balanced by one policy, with what a visit needs: acquire and release."""
+
+    __slots__ = ("idle", "kernel", "meter", "policy", "queue", "queue_limit", "ready", "rr")
+
+    def __init__(self, kernel: Kernel, meter: Meter, policy: str, queue_limit: int | None):
+        self.kernel = kernel
+        self.meter = meter
+        self.policy = policy
+        self.queue_limit = queue_limit
+        self.ready: list[Replica] = []
+        self.rr = -1
+        self.queue: deque[tuple[Task, float]] = deque()  # shared_queue only
+        self.idle: list[Replica] = []  # shared_queue: ready replicas with a free worker
+
+    @property
+    def shared(self) -> bool:
+        return self.policy == "shared_queue"
+
+    def ready_workers(self) -> int:
+        return sum(r.workers for r in self.ready)
+
+    def acquire(self, task: Task) -> Replica | int:
+        """Hold a worker for ``task``: the replica, or QUEUED (the task is parked in a
+        queue and will be woken with the replica that takes it), REJECTED (queue full) or
+        UNAVAILABLE (no ready replica)."""
+        meter = self.meter
+        meter.arrivals += 1
+        now = self.kernel.now
+        if self.policy == "shared_queue":
+            idle = self.idle
+            while idle:
+                r = idle[-1]
+                if r.state == READY and r.busy < r.workers:
+                    r.busy += 1
+                    meter.busy += 1
+                    meter.start_sum += now
+                    if r.busy == r.workers:
+                        idle.pop()
+                    return r
+                idle.pop()
+            if not self.ready:
+                meter.unavailable += 1
+                return UNAVAILABLE
+            queue = self.queue
+        else:
+            ready = self.ready
+            n = len(ready)
+            if not n:
+                meter.unavailable += 1
+                return UNAVAILABLE
+            if self.policy == "least_connections":
+                # ties broken by rotating the starting replica, as real balancers do
+                self.rr = start = (self.rr + 1) % n
+                r = ready[start]
+                best = r.busy + len(r.queue)
+                for i in range(1, n):
+                    other = ready[(start + i) % n]
+                    load = other.busy + len(other.queue)
+                    if load < best:
+                        r, best = other, load
+            else:
+                self.rr = i = (self.rr + 1) % n
+                r = ready[i]
+            if r.busy < r.workers:
+                r.busy += 1
+                meter.busy += 1
+                meter.start_sum += now
+                return r
+            queue = r.queue
+        limit = self.queue_limit
+        if limit is not None and len(queue) >= limit:
+            meter.rejected += 1
+            return REJECTED
+        queue.append((task, now))
+        meter.queued += 1
+        meter.arrive_sum += now
+        return QUEUED
+
+    def withdraw(self, task: Task, queue: deque[tuple[Task, float]]) -> None:
+        """Take a parked task out of a queue (it gave up or was interrupted)."""
+        for entry in queue:
+            if entry[0] is task:
+                queue.remove(entry)
+                self.meter.queued -= 1
+                self.meter.withdrawn += 1
+                self.meter.arrive_sum -= entry[1]
+                return
+
+
+def release(replica: Replica, meter: Meter, kernel: Kernel, start: float, service: float) -> None:
+    """Give back the worker a visit took at ``start``: to the head of the replica's queue
+    while it is ready (or draining its own queue), else free it; a draining replica with
+    nothing left is gone."""
+    now = kernel.now
+    held = now - start
+    meter.served += 1
+    meter.hold_sum += held
+    meter.hold_sq_sum += held * held
+    meter.service_sum += service
+    queue = replica.queue
+    state = replica.state
+    if queue and (state == READY or (state == DRAINING and not replica.groups[0].shared)):
+        task, arrived = queue.popleft()
+        meter.queued -= 1
+        meter.arrive_sum -= arrived
+        meter.wait_sum += now - arrived
+        meter.start_sum += now - start  # the next visit starts now, this one ended
+        kernel.hand_over(task, replica)
+        return
+    replica.busy -= 1
+    meter.busy -= 1
+    meter.start_sum -= start
+    if state == READY:
+        for group in replica.groups:
+            if group.policy == "shared_queue" and replica.busy == replica.workers - 1:
+                group.idle.append(replica)
+    elif state == DRAINING and replica.busy == 0 and not _queued(replica):
+        _gone(replica, meter, now)
+
+
+def _queued(replica: Replica) -> bool:
+    return bool(replica.queue) and not replica.groups[0].shared
+
+
+def _gone(replica: Replica, meter: Meter, now: float) -> None:
+    meter.tick(now)
+    replica.state = GONE
+    meter.capacity -= replica.workers
+
+
+class ReplicaSet:
+    """The replicas of one role (a deployment's pods; a database shard's primaries or read
+    replicas), the groups that balance over them, and how their number changes."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        meter: Meter,
+        workers: int,
+        groups: tuple[Group, ...],
+        own_queues: bool,
+    ):
+        self.kernel = kernel
+        self.meter = meter
+        self.workers = workers
+        self.groups = groups
+        self.own_queues = own_queues
+        self.replicas: list[Replica] = []
+
+    def add(self, startup: float = 0.0) -> Replica:
+        """A new replica, ready after ``startup`` seconds (at once for 0)."""
+        queue: deque[Any] = deque() if self.own_queues else self.groups[0].queue
+        replica = Replica(self.workers, queue)
+        replica.groups = self.groups
+        replica.shared = not self.own_queues
+        self.replicas.append(replica)
+        if startup <= 0:
+            self._ready(replica)
+        else:
+            self.kernel.spawn(self._later(replica, startup))
+        return replica
+
+    def _later(self, replica: Replica, startup: float) -> Any:
+        yield startup
+        if replica.state == STARTING:
+            self._ready(replica)
+
+    def _ready(self, replica: Replica) -> None:
+        meter, now = self.meter, self.kernel.now
+        meter.tick(now)
+        replica.state = READY
+        meter.capacity += replica.workers
+        meter.ready += 1
+        for group in replica.groups:
+            group.ready.append(replica)
+            if group.shared:
+                # its workers take what waits in the shared queue at once
+                while group.queue and replica.busy < replica.workers:
+                    task, arrived = group.queue.popleft()
+                    meter.queued -= 1
+                    meter.arrive_sum -= arrived
+                    meter.wait_sum += now - arrived
+                    replica.busy += 1
+                    meter.busy += 1
+                    meter.start_sum += now
+                    self.kernel.wake(task, replica)
+                if replica.busy < replica.workers:
+                    group.idle.append(replica)
+
+    @property
+    def ready_count(self) -> int:
+        return sum(1 for r in self.replicas if r.state == READY)
+
+    @property
+    def present(self) -> list[Replica]:
+        """Replicas not gone: starting, ready or draining."""
+        return [r for r in self.replicas if r.state != GONE]
+
+    def drain(self, replica: Replica) -> None:
+        """Stop giving ``replica`` work; it finishes what it holds, then is gone."""
+        meter = self.meter
+        meter.tick(self.kernel.now)
+        if replica.state == STARTING:
+            replica.state = GONE
+            self.replicas.remove(replica)
+            return
+        if replica.state != READY:
+            return
+        replica.state = DRAINING
+        meter.ready -= 1
+        for group in replica.groups:
+            if replica in group.ready:
+                group.ready.remove(replica)
+        if replica.busy == 0 and not _queued(replica):
+            _gone(replica, meter, self.kernel.now)
+        self.replicas = [r for r in self.replicas if r.state != GONE]
+
+    def scale_to(self, count: int, startup: float = 0.0) -> None:
+        """Add replicas (ready after ``startup``) or drain the newest, to ``count`` present
+        and not draining."""
+        live = [r for r in self.replicas if r.state in (STARTING, READY)]
+        for _ in range(count - len(live)):
+            self.add(startup)
+        if count < len(live):
+            # as a ReplicaSet scales down: pods not yet ready first, then the newest
+            order = sorted(live, key=lambda r: (r.state == READY, -self.replicas.index(r)))
+            for replica in order[: len(live) - count]:
+                self.drain(replica)
