@@ -136,6 +136,10 @@ def test_slowly_varying_load_is_pointwise_stationary():
         lo, hi = w["latency_s"]["ci95"]["mean"]
         total += 1
         covered += lo <= theory <= hi
+        # capplan's own pointwise figure, shown beside the timeline, is that same value
+        analytic = w["analytic"]
+        assert analytic["applies"], w["start_s"]
+        assert analytic["latency_mean_s"] == pytest.approx(theory, rel=0.01)
     assert covered / total >= 0.85, (covered, total)
 
 

@@ -13,7 +13,7 @@ from capplan.report.text import NotedTable, percent
 from capplan.scenario.units import format_clock, format_duration
 
 BARS = "▁▂▃▄▅▆▇█"
-WIDTH = 72
+WIDTH = 48
 """Most columns a sparkline takes; windows are grouped to fit."""
 
 
@@ -105,6 +105,26 @@ def timeline_view(result: dict[str, Any]) -> RenderableType:
     else:
         what = f"p95 {format_duration(worst['latency_s']['p95'] or 0.0)} at {worst['offered_rps']:.3g}/s"
     parts.append(Text(f"{result['scenario']}: worst window {worst['clock']}: {what}", style="dim"))
+    applies = [
+        w
+        for w in wins
+        if w.get("analytic", {}).get("applies") and w["latency_s"]["mean"] is not None
+    ]
+    if applies:
+        close = sum(
+            abs(w["analytic"]["latency_mean_s"] - w["latency_s"]["mean"])
+            <= 0.2 * w["latency_s"]["mean"]
+            for w in applies
+        )
+        parts.append(
+            Text(
+                f"{result['scenario']}: analytic cross-check, each window at its own rate "
+                f"(pointwise stationary): within 20% of the simulated mean in {close} of the "
+                f"{len(applies)} windows where it applies (not in {len(wins) - len(applies)}: "
+                "load changing fast, or saturated)",
+                style="dim",
+            )
+        )
     for a in tl["attainment"]:
         need = f", must reach {percent(a['required'])}" if a["required"] is not None else ""
         ci = a["share_ci95"]

@@ -7,6 +7,10 @@ least half the replications, a component received more than it could serve and i
 grew: its latency is then null, since it measures how long the overload lasted, not a
 steady value.
 
+Under a changing load each window also carries the analytic model's mean latency at the
+window's own arrival rate (the pointwise stationary approximation) and whether it applies
+there, as a cross-check of the simulation where the load changes slowly.
+
 SLO *attainment* is the share of windows in which an objective held, computed per
 replication (a saturated window or one without successful requests does not hold a
 latency objective) and estimated across replications.
@@ -15,9 +19,10 @@ latency objective) and estimated across replications.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from capplan.errors import SimulationError
 from capplan.results.stats import mean_ci
 from capplan.scenario.units import format_clock
 from capplan.sim.records import ReplicationRecord, WindowRecord
@@ -88,6 +93,11 @@ class Window:
     """Time-average requests in the system (L of Little's law)."""
     mean_sojourn_s: Estimate
     """Mean time in the system of the requests that arrived in the window (W)."""
+    analytic_latency_mean_s: float | None = None
+    """The analytic model's mean latency at the window's arrival rate (pointwise
+    stationary approximation), where it applies."""
+    analytic_applies: bool = False
+    """Whether the window's load is steady enough, and unsaturated, for that to hold."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +120,10 @@ class Window:
             "little": {
                 "mean_in_system": self.mean_in_system.value,
                 "mean_sojourn_s": self.mean_sojourn_s.value,
+            },
+            "analytic": {
+                "latency_mean_s": self.analytic_latency_mean_s,
+                "applies": self.analytic_applies,
             },
         }
 
@@ -260,7 +274,49 @@ def build(scenario: Scenario, records: list[ReplicationRecord]) -> Timeline:
             shares.append(sum(held) / count if count else 0.0)
         attainment.append(Attainment(objective, target, Estimate.of(shares), required))
     stationary = scenario.workload.stationary
+    if not stationary:
+        windows = pointwise(scenario, windows)
     return Timeline(window_s, windows, attainment, stationary, scenario.simulation.start)
+
+
+PSA_CHANGE = 0.2
+"""The pointwise stationary approximation (each window a steady system at its own rate)
+is taken to apply where the arrival rate differs from both neighbours' by less than this
+share: the load then changes slowly beside the system's relaxation time."""
+
+
+def pointwise(scenario: Scenario, windows: list[Window]) -> list[Window]:
+    """The analytic mean latency of each window at its own arrival rate, and whether that
+    approximation applies there (an open workload, an unsaturated window, a rate that
+    changes slowly between windows)."""
+    from capplan.analytic.layered import analyze
+
+    if not scenario.workload.is_open or scenario.arrival_rate <= 0:
+        return windows
+    out = []
+    rates = [w.offered_rps.value or 0.0 for w in windows]
+    for k, w in enumerate(windows):
+        rate = rates[k]
+        if rate <= 0:
+            out.append(w)
+            continue
+        scaled = scenario.model_copy(
+            update={"load_scale": scenario.load_scale * rate / scenario.arrival_rate}
+        )
+        try:
+            mean = analyze(scaled)["latency_mean_s"]
+        except SimulationError:
+            mean = None
+        near = [rates[j] for j in (k - 1, k + 1) if 0 <= j < len(rates)]
+        steady = all(abs(r - rate) <= PSA_CHANGE * rate for r in near)
+        out.append(
+            replace(
+                w,
+                analytic_latency_mean_s=mean,
+                analytic_applies=steady and not w.saturated and mean is not None,
+            )
+        )
+    return out
 
 
 def frame(result: dict[str, Any]) -> pd.DataFrame:
