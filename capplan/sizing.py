@@ -57,7 +57,14 @@ def _services(s: Scenario) -> dict[str, ServiceComponent]:
 
 
 def _target(c: ServiceComponent) -> float:
-    return c.autoscaling.cpu_target if c.autoscaling is not None else DEFAULT_TARGET
+    hpa = c.autoscaling
+    return hpa.cpu_target if hpa is not None and hpa.cpu_target is not None else DEFAULT_TARGET
+
+
+def held(s: Scenario) -> Scenario:
+    """``s`` with its autoscalers off: every component stays at its ``replicas``, the
+    steady-state question sizing asks."""
+    return s.model_copy(update={"simulation": s.simulation.model_copy(update={"autoscale": False})})
 
 
 def with_replicas(s: Scenario, replicas: dict[str, int]) -> Scenario:
@@ -179,8 +186,9 @@ def size(
     max_visits: float | None = None,
 ) -> dict[str, Any]:
     """Size the services of ``scenario`` at ``load_scale`` (default: the file's)."""
+    s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
     with Runner(jobs) as runner:
-        return _size(scenario, load_scale, runner, max_rounds, progress, max_visits)
+        return _size(s, None, runner, max_rounds, progress, max_visits)
 
 
 def _size(
@@ -208,7 +216,7 @@ def _size(
         if round_ == 1 or proposal != replicas:
             replicas = proposal
         candidate = with_replicas(s, replicas)
-        result = simulate(candidate, max_visits=max_visits, runner=runner)
+        result = simulate(held(candidate), max_visits=max_visits, runner=runner)
         if progress:
             progress(round_, replicas)
         changes = _infrastructure(candidate, result, services)
@@ -304,10 +312,16 @@ def _size(
     for row in rows:
         svc = comps[row["component"]]
         assert isinstance(svc, ServiceComponent)
-        bounds = Autoscaling(
-            min=row["hpa_min_replicas"], max=row["hpa_max_replicas"], cpu_target=_target(svc)
-        )
-        comps[row["component"]] = svc.model_copy(update={"autoscaling": bounds})
+        bounds = {"min": row["hpa_min_replicas"], "max": row["hpa_max_replicas"]}
+        if svc.autoscaling is not None:
+            hpa = svc.autoscaling.model_copy(update=bounds)
+        elif svc.cpu_per_request is not None and "cpu_request" in row:
+            hpa = Autoscaling(**bounds, cpu_target=DEFAULT_TARGET)
+        else:
+            # no CPU figures: scale on requests in flight per pod, at the target share of
+            # its workers
+            hpa = Autoscaling(**bounds, inflight_target=max(1.0, svc.workers * DEFAULT_TARGET))
+        comps[row["component"]] = svc.model_copy(update={"autoscaling": hpa})
     sized = sized.model_copy(update={"components": comps})
     return {
         "scenario": s.name,
@@ -319,10 +333,6 @@ def _size(
         "result": result,
         "sized": sized,
     }
-
-
-def _percent(x: float) -> str:
-    return f"{x * 100:g}%"
 
 
 def _bps(x: float) -> str:
@@ -343,11 +353,7 @@ def _changes(base: Scenario, sized: Scenario) -> dict[str, Any]:
                 entry[key] = getattr(new, key)
         new_hpa = getattr(new, "autoscaling", None)
         if new_hpa is not None and new_hpa != getattr(old, "autoscaling", None):
-            entry["autoscaling"] = {
-                "min": new_hpa.min,
-                "max": new_hpa.max,
-                "cpu_target": _percent(new_hpa.cpu_target),
-            }
+            entry["autoscaling"] = new_hpa.written()
         bandwidth = getattr(new, "bandwidth", None)
         if bandwidth is not None and bandwidth != getattr(old, "bandwidth", None):
             entry["bandwidth"] = _bps(bandwidth)
@@ -373,15 +379,29 @@ def sized_overlay(sizing: dict[str, Any], base: Scenario, base_file: str) -> str
     if sized.load_scale != base.load_scale:
         data["load_scale"] = sized.load_scale
     data["components"] = _changes(base, sized)
-    lines = [
-        f"# {base.name} sized by capplan at load scale {sized.load_scale:g}: the fewest service",
-        "# replicas that keep every SLO and every utilization under its autoscaling target.",
-        "# Only what sizing changed is here; everything else comes from the file it extends.",
-    ]
-    for row in sizing["components"]:
-        lines.append(
-            f"# {row['component']}: {row['replicas_today']} -> {row['replicas']} replicas ({row['reason']})"
-        )
+    if sized.costs is not None and base.costs is not None:
+        bound = sized.costs.cluster.max_nodes
+        if bound != base.costs.cluster.max_nodes:
+            data["costs"] = {"cluster": {"max_nodes": bound}}
+    if "over_time" in sizing:
+        ot = sizing["over_time"]
+        lines = [
+            f"# {base.name} sized by capplan at load scale {sized.load_scale:g}: HPA settings",
+            "# that meet the objectives over the run at the least node-hours (today "
+            f"{ot['node_hours_today']:.4g}, sized {ot['node_hours']:.4g}).",
+            "# Only what sizing changed is here; everything else comes from the file it extends.",
+        ]
+        lines += [f"# {row['component']}: {row['reason']}" for row in sizing["components"]]
+    else:
+        lines = [
+            f"# {base.name} sized by capplan at load scale {sized.load_scale:g}: the fewest service",
+            "# replicas that keep every SLO and every utilization under its autoscaling target.",
+            "# Only what sizing changed is here; everything else comes from the file it extends.",
+        ]
+        for row in sizing["components"]:
+            lines.append(
+                f"# {row['component']}: {row['replicas_today']} -> {row['replicas']} replicas ({row['reason']})"
+            )
     for row in sizing["infrastructure"]:
         lines.append(
             f"# {row['component']}: {row['setting']} {row['today']} -> {row['sized']} ({row['reason']})"

@@ -131,12 +131,72 @@ def test_the_set_is_complete_and_annotated(rendered):
     assert {r["labels"]["severity"] for r in rules} == {"warning", "critical"}
 
 
-def test_worker_bound_services_scale_on_requests_in_flight(rendered):
+def test_the_rendered_hpa_is_the_one_simulated(rendered):
+    """One source: every target, bound and behavior rule of the scenario's autoscaling
+    block, defaults written out; a worker-bound service scaling on CPU alone is told what
+    would scale it on what runs out."""
     scenario, result = rendered["10x-planned"]
-    hpa = next(f for f in render(scenario, result) if f.name == "marketing-agents-hpa.yaml")
-    types = [m["type"] for m in hpa.obj["spec"]["metrics"]]
-    assert types == ["Resource", "Pods"]
-    assert "a waiting worker uses no CPU" in hpa.text
+    files = {f.name: f for f in render(scenario, result)}
+    for name in ("mcp-server", "marketing-agents"):
+        spec = scenario.components[name].autoscaling
+        hpa = files[f"{name}-hpa.yaml"].obj["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (spec.min, spec.max)
+        assert [m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]] == [
+            round(spec.cpu_target * 100)
+        ]
+        assert hpa["behavior"]["scaleUp"]["policies"] == [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ]
+        assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert "a waiting worker uses no CPU" in files["marketing-agents-hpa.yaml"].text.replace(
+        "\n# ", " "
+    )
+
+
+def test_every_target_and_rule_reaches_the_manifest(rendered):
+    scenario, result = rendered["current"]
+    from capplan.scenario.autoscaling import Autoscaling, Memory
+
+    agents = scenario.components["marketing-agents"]
+    hpa_spec = Autoscaling.model_validate(
+        {
+            "min": 3,
+            "max": 10,
+            "cpu_target": "70%",
+            "memory_target": "80%",
+            "rps_target": "20/s",
+            "inflight_target": 12.5,
+            "behavior": {
+                "scaleUp": {"policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}]}
+            },
+        }
+    )
+    comps = dict(scenario.components)
+    comps["marketing-agents"] = agents.model_copy(
+        update={"autoscaling": hpa_spec, "memory": Memory(base=2**30, per_request=2**20)}
+    )
+    changed = scenario.model_copy(update={"components": comps})
+    files = {f.name: f for f in render(changed, result)}
+    spec = files["marketing-agents-hpa.yaml"].obj["spec"]
+    assert [(m["type"], m.get("resource", m.get("pods"))["target"]) for m in spec["metrics"]] == [
+        ("Resource", {"type": "Utilization", "averageUtilization": 70}),
+        ("Resource", {"type": "Utilization", "averageUtilization": 80}),
+        ("Pods", {"type": "AverageValue", "averageValue": "20"}),
+        ("Pods", {"type": "AverageValue", "averageValue": "12500m"}),
+    ]
+    assert spec["behavior"]["scaleUp"]["policies"] == [
+        {"type": "Pods", "value": 2, "periodSeconds": 60}
+    ]
+    adapter = yaml.safe_load(files["prometheus-adapter-values.yaml"].text)
+    names = [r["name"].get("as") for r in adapter["rules"]["custom"]]
+    assert names == ["${1}_per_second", "capplan_inflight_requests"]
+    assert "[15s]" in adapter["rules"]["custom"][0]["metricsQuery"]
+    ca = yaml.safe_load(files["cluster-autoscaler-values.yaml"].text)
+    assert (
+        ca["autoscalingGroups"][0]["minSize"] == 3 and ca["autoscalingGroups"][0]["maxSize"] == 20
+    )
+    assert ca["extraArgs"]["scale-down-unneeded-time"] == "600s"
 
 
 def test_a_broken_object_is_rejected_with_the_field_named(rendered):

@@ -28,7 +28,6 @@ def api(rate: float) -> dict:
                 "workers": 4,
                 "load_balancing": "shared_queue",
                 "service_time": exp("100ms"),
-                "autoscaling": {"min": 1, "max": 100, "cpu_target": "70%"},
             }
         },
     }

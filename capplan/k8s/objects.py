@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from capplan.scenario.autoscaling import Autoscaling
 from capplan.scenario.components import ServiceComponent
 
 PODS_METRIC = "capplan_inflight_requests"
-"""The per-pod metric an HPA scales worker-bound workloads on: requests in flight in the pod
-(the application, or its sidecar, exports it through the custom metrics API)."""
+"""The per-pod metric an HPA with ``inflight_target`` scales on: requests in flight in the
+pod, in service or queued (the application, or its sidecar, exports it as a gauge; a
+metrics adapter serves it through the custom metrics API)."""
 
 
 def cpu_quantity(cores: float) -> str:
@@ -113,61 +115,80 @@ def deployment(
     return _serialize(obj)
 
 
+RPS_METRIC = "http_requests_per_second"
+"""The per-pod request rate an HPA with ``rps_target`` scales on, served by a metrics
+adapter from the services' ``http_requests_total`` counter."""
+
+
+def _pods_metric(name: str, value: float) -> Any:
+    from kubernetes import client as k
+
+    return k.V2MetricSpec(
+        type="Pods",
+        pods=k.V2PodsMetricSource(
+            metric=k.V2MetricIdentifier(name=name),
+            target=k.V2MetricTarget(type="AverageValue", average_value=_decimal(value)),
+        ),
+    )
+
+
+def _decimal(value: float) -> str:
+    """A quantity for a plain number: '20', '2500m'."""
+    millis = round(value * 1000)
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def hpa_behavior(spec: Autoscaling) -> dict[str, Any]:
+    """The behavior the simulation ran, every default written out (camelCase), with a
+    direction's ``tolerance`` where it differs from Kubernetes' 0.1."""
+    from capplan.autoscaling.hpa import rules
+
+    given = spec.behavior_dict()
+    out = {}
+    for direction in ("scaleUp", "scaleDown"):
+        r = rules(given, direction)
+        entry: dict[str, Any] = {
+            "stabilizationWindowSeconds": r["stabilizationWindowSeconds"],
+            "selectPolicy": r["selectPolicy"],
+            "policies": [dict(p) for p in r["policies"]],
+        }
+        tolerance = r.get("tolerance", spec.tolerance)
+        if abs(tolerance - 0.1) > 1e-12:
+            entry["tolerance"] = _decimal(tolerance)
+        out[direction] = entry
+    return out
+
+
 def hpa(
     name: str,
     c: ServiceComponent,
     namespace: str,
     labels: dict[str, str],
     annotations: dict[str, str],
-    worker_bound: bool,
 ) -> dict[str, Any]:
-    """autoscaling/v2 on CPU, plus requests in flight per pod where the workers, not the
-    CPU, run out first."""
+    """autoscaling/v2, exactly as simulated: the scenario's targets (CPU and memory as
+    Resource utilization; request rate and requests in flight per pod as Pods metrics)
+    and its behavior with the defaults written out."""
     from kubernetes import client as k
 
-    assert c.autoscaling is not None
-    target = c.autoscaling.cpu_target
-    metrics = [
-        k.V2MetricSpec(
-            type="Resource",
-            resource=k.V2ResourceMetricSource(
-                name="cpu",
-                target=k.V2MetricTarget(
-                    type="Utilization", average_utilization=round(target * 100)
-                ),
-            ),
-        )
-    ]
-    if worker_bound:
-        metrics.append(
-            k.V2MetricSpec(
-                type="Pods",
-                pods=k.V2PodsMetricSource(
-                    metric=k.V2MetricIdentifier(name=PODS_METRIC),
-                    target=k.V2MetricTarget(
-                        type="AverageValue", average_value=str(max(1, int(c.workers * target)))
+    spec = c.autoscaling
+    assert spec is not None
+    metrics = []
+    for metric, target in spec.targets.items():
+        if metric in ("cpu", "memory"):
+            metrics.append(
+                k.V2MetricSpec(
+                    type="Resource",
+                    resource=k.V2ResourceMetricSource(
+                        name=metric,
+                        target=k.V2MetricTarget(
+                            type="Utilization", average_utilization=round(target * 100)
+                        ),
                     ),
-                ),
+                )
             )
-        )
-    behavior = k.V2HorizontalPodAutoscalerBehavior(
-        # scale up at once: queues build in seconds under a traffic step
-        scale_up=k.V2HPAScalingRules(
-            stabilization_window_seconds=0,
-            select_policy="Max",
-            policies=[
-                k.V2HPAScalingPolicy(type="Percent", value=100, period_seconds=60),
-                k.V2HPAScalingPolicy(type="Pods", value=4, period_seconds=60),
-            ],
-        ),
-        # scale down only after five minutes of lower load, by at most half the pods a minute,
-        # so a dip between bursts does not remove capacity the next burst needs
-        scale_down=k.V2HPAScalingRules(
-            stabilization_window_seconds=300,
-            select_policy="Min",
-            policies=[k.V2HPAScalingPolicy(type="Percent", value=50, period_seconds=60)],
-        ),
-    )
+        else:
+            metrics.append(_pods_metric(RPS_METRIC if metric == "rps" else PODS_METRIC, target))
     obj = k.V2HorizontalPodAutoscaler(
         api_version="autoscaling/v2",
         kind="HorizontalPodAutoscaler",
@@ -176,13 +197,14 @@ def hpa(
             scale_target_ref=k.V2CrossVersionObjectReference(
                 api_version="apps/v1", kind="Deployment", name=name
             ),
-            min_replicas=c.autoscaling.min,
-            max_replicas=c.autoscaling.max,
+            min_replicas=spec.min,
+            max_replicas=spec.max,
             metrics=metrics,
-            behavior=behavior,
         ),
     )
-    return _serialize(obj)
+    out = _serialize(obj)
+    out["spec"]["behavior"] = hpa_behavior(spec)
+    return out
 
 
 def pdb(

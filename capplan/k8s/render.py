@@ -67,6 +67,44 @@ def worker_bound(c: dict[str, Any]) -> bool:
     return bool(c.get("work_utilization", c["utilization"]) < c["utilization"] / 2)
 
 
+def hpa_comment(name: str, c: ServiceComponent, measured: dict[str, Any]) -> list[str]:
+    """What the HPA file says above the object: its targets, and what to watch for."""
+    spec = c.autoscaling
+    assert spec is not None
+    shown = {
+        "cpu": lambda v: f"CPU {v * 100:g}% of requests",
+        "memory": lambda v: f"memory {v * 100:g}% of requests",
+        "rps": lambda v: f"{v:g} requests/s per pod ({objects.RPS_METRIC})",
+        "inflight": lambda v: f"{v:g} requests in flight per pod ({objects.PODS_METRIC})",
+    }
+    targets = ", ".join(shown[m](v) for m, v in spec.targets.items())
+    lines = [
+        f"{name}: {spec.min} to {spec.max} replicas on {targets}; tolerance "
+        f"{spec.tolerance:g}, as simulated (sync every {spec.sync_period:g}s, metrics over "
+        f"{spec.metrics_window:g}s).",
+    ]
+    if {"rps", "inflight"} & set(spec.targets):
+        lines.append(
+            "Pods metrics come from a metrics adapter: prometheus-adapter-values.yaml has its rules."
+        )
+    if any("tolerance" in d for d in objects.hpa_behavior(spec).values()):
+        lines.append(
+            "A per-direction tolerance needs Kubernetes 1.33+ with the HPAConfigurableTolerance "
+            "feature gate."
+        )
+    if worker_bound(measured) and "inflight" not in spec.targets:
+        lines += [
+            f"Its workers fill up before its CPU does (projected: workers "
+            f"{measured['utilization'] * 100:.0f}% busy at "
+            f"{measured.get('cpu_utilization', 0) * 100:.0f}% CPU): they wait on downstream "
+            "calls, and a waiting",
+            "worker uses no CPU, so a CPU target alone would not add replicas when they run "
+            "out; an inflight_target",
+            "in the scenario (requests in flight per pod) scales it on what actually runs out.",
+        ]
+    return lines
+
+
 def render(
     scenario: Scenario,
     result: dict[str, Any],
@@ -108,31 +146,21 @@ def render(
             )
         )
         if c.autoscaling is not None:
-            bound = worker_bound(measured)
-            comment = [
-                f"{name}: CPU target {c.autoscaling.cpu_target * 100:g}%, "
-                f"{c.autoscaling.min} to {c.autoscaling.max} replicas.",
-            ]
-            if bound:
-                comment += [
-                    f"Its workers fill up before its CPU does (projected: workers "
-                    f"{measured['utilization'] * 100:.0f}% busy at "
-                    f"{measured.get('cpu_utilization', 0) * 100:.0f}% CPU): they wait on",
-                    "downstream calls, and a waiting worker uses no CPU, so a CPU target alone",
-                    f"would not add replicas when they run out. The {objects.PODS_METRIC} Pods",
-                    "metric (requests in flight per pod) scales it on what actually runs out.",
-                ]
             files.append(
                 Rendered(
                     f"{name}-hpa.yaml",
-                    "\n".join(comment),
-                    objects.hpa(name, c, namespace, labels, notes, bound),
+                    "\n".join(hpa_comment(name, c, measured)),
+                    objects.hpa(name, c, namespace, labels, notes),
                 )
             )
         files.append(Rendered(f"{name}-pdb.yaml", "", objects.pdb(name, namespace, labels, notes)))
     rule = monitoring.prometheus_rule(scenario, [n for n, _ in services], namespace, labels, base)
     if rule is not None:
         files.append(Rendered("prometheusrule.yaml", "", rule))
+    extras = [
+        ("prometheus-adapter-values.yaml", monitoring.adapter_values(scenario, namespace)),
+        ("cluster-autoscaler-values.yaml", monitoring.cluster_autoscaler_values(scenario)),
+    ]
     check_all([f.obj for f in files if f.obj is not None], kubernetes_version)
     out = [
         Rendered(
@@ -141,6 +169,8 @@ def render(
         for f in files
         if f.obj is not None
     ]
+    for file_name, (values, comment) in ((f, v) for f, v in extras if v is not None):
+        out.append(Rendered(file_name, _yaml(values, [*header, "", *comment]), None))
     stores = monitoring.stores_values(scenario)
     if stores:
         out.append(

@@ -225,8 +225,9 @@ def cost_table(results: list[dict[str, Any]]) -> Table | None:
                 return Text("-")
             text = Text(f"{money(run['compute_per_month_usd'])}/month")
             text.append(
-                f" (at peak size all day {money(run['peak_provisioned_per_month_usd'])}; "
-                f"nodes {run['nodes_min']}-{run['nodes_max']})",
+                f" (at peak size all day {money(run['peak_provisioned_per_month_usd'])}, "
+                f"saving {money(run['saving_per_month_usd'])}; "
+                f"nodes {run['nodes_min']:.3g}-{run['nodes_max']:.3g})",
                 style="dim",
             )
             return text

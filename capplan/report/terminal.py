@@ -28,6 +28,12 @@ from capplan.scenario.units import format_duration
 def _load(result: dict[str, Any]) -> str:
     w = result["workload"]
     scale = f"×{result['load_scale']:g}"
+    wins = result["timeline"]["windows"]
+    if not result["timeline"]["stationary"] and wins:
+        # the profile's base rate is not what ran: say what arrived over the run
+        offered = [x["offered_rps"] for x in wins if x["offered_rps"] is not None]
+        mean = sum(offered) / len(offered) if offered else 0.0
+        return f"{mean:.3g}/s mean, {max(offered, default=0.0):.3g}/s peak ({scale})"
     if "arrival_rate_rps" in w:
         return f"{w['arrival_rate_rps']:.3g}/s ({scale})"
     return f"{w['users']} users ({scale})"

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from capplan.report import autoscaling
 from capplan.report.text import NotedTable, percent
 from capplan.scenario.units import format_clock, format_duration
 
@@ -92,13 +93,20 @@ def timeline_view(result: dict[str, Any]) -> RenderableType:
         Text(f"max {percent(max((u or 0.0) for u in util))}"),
     )
     ready = [w["components"][busiest].get("replicas_ready") for w in wins]
-    if any(r is not None for r in ready) and len({round(r or 0, 6) for r in ready}) > 1:
+    scaled = (result.get("autoscaling") or {}).get("components", {})
+    if (
+        busiest not in scaled
+        and any(r is not None for r in ready)
+        and len({round(r or 0, 6) for r in ready}) > 1
+    ):
         table.add_row(
             Text(f"{busiest} ready"),
             spark(ready),
             Text(f"{min(r or 0 for r in ready):.1f}-{max(r or 0 for r in ready):.1f}"),
         )
+    autoscaling.add_rows(table, result, spark)
     parts: list[RenderableType] = [table]
+    parts += autoscaling.notes(result)
     worst = max(wins, key=lambda w: (w["saturated"], w["latency_s"]["p95"] or 0.0))
     if worst["saturated"]:
         what = f"saturated ({', '.join(worst['saturated_components'])})"

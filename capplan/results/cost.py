@@ -126,19 +126,27 @@ def monthly_cost(scenario: Scenario, result: dict[str, Any]) -> dict[str, Any] |
     }
 
 
-def run_cost(scenario: Scenario, timeline: dict[str, Any]) -> dict[str, Any] | None:
-    """Compute over the measured run, window by window: nodes for the replicas present in
-    each window (bin-packed as for the monthly cost), against the same system held at its
+def run_cost(
+    scenario: Scenario, timeline: dict[str, Any], nodes_peak: int | None = None
+) -> dict[str, Any] | None:
+    """Compute over the measured run, window by window: the nodes billed in each window
+    when nodes were live (the cluster autoscaler's), else nodes for the replicas present
+    (bin-packed as for the monthly cost); against the same system held at its
     busiest window's size for the whole run; both in dollars over the run and per month at
-    that rate. None without ``costs`` or a timeline."""
+    that rate. ``nodes_peak`` is the most nodes present at any instant when they were live
+    (a window's average understates it). None without ``costs`` or a timeline."""
     costs: Costs | None = scenario.costs
     windows = timeline.get("windows") or []
     if costs is None or not windows:
         return None
     hours = timeline["window_s"] / 3600
     per_node = costs.node.price_per_hour
-    nodes = []
+    nodes: list[float] = []
     for w in windows:
+        if w.get("nodes") is not None:
+            # nodes were live: the cluster autoscaler's, billed from being asked for
+            nodes.append(w["nodes"])
+            continue
         items = []
         for name, c in scenario.components.items():
             requests = getattr(getattr(c, "resources", None), "requests", None)
@@ -150,7 +158,8 @@ def run_cost(scenario: Scenario, timeline: dict[str, Any]) -> dict[str, Any] | N
         nodes.append(max(pack(items, costs.node), costs.cluster.min_nodes))
     span = hours * len(windows)
     used = sum(n * hours * per_node for n in nodes)
-    peak = max(nodes) * span * per_node
+    most = max(math.ceil(max(nodes) - 1e-9), nodes_peak or 0)
+    peak = most * span * per_node
     month = SECONDS_PER_MONTH / 3600 / span
     return {
         "hours": span,
@@ -159,7 +168,7 @@ def run_cost(scenario: Scenario, timeline: dict[str, Any]) -> dict[str, Any] | N
         "peak_provisioned_compute_usd": peak,
         "compute_per_month_usd": used * month,
         "peak_provisioned_per_month_usd": peak * month,
-        "saving_per_month_usd": (peak - used) * month,
+        "saving_per_month_usd": max(0.0, peak - used) * month,
         "nodes_min": min(nodes),
-        "nodes_max": max(nodes),
+        "nodes_max": most,
     }

@@ -13,6 +13,7 @@ from typing import Any
 from capplan._version import __version__
 from capplan.analytic.crosscheck import crosscheck
 from capplan.results.bottlenecks import bottlenecks
+from capplan.results.control import summarize_control
 from capplan.results.cost import monthly_cost, run_cost
 from capplan.results.stats import mean_ci
 from capplan.results.timeline import Timeline
@@ -326,8 +327,10 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     result["slos"] += _system_slo_rows(scenario.slos, result)
     result["slos"] += attainment_rows(timeline)
     result["timeline"] = timeline.to_dict()
+    result["autoscaling"] = control = summarize_control(scenario, records)
     if result["cost"] is not None:
-        result["cost"]["run"] = run_cost(scenario, result["timeline"])
+        cluster = (control or {}).get("cluster") or {}
+        result["cost"]["run"] = run_cost(scenario, result["timeline"], cluster.get("nodes_peak"))
     result["bottlenecks"] = bottlenecks(scenario, result)
     result["analytic"] = crosscheck(scenario, result)
     return result

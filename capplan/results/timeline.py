@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 LATENCY_KEYS = ("mean", "p50", "p95", "p99")
 COMPONENT_KEYS = ("utilization", "cpu_utilization", "queue_length", "replicas_ready")
+OPTIONAL_COMPONENT_KEYS = ("memory_utilization", "replicas_desired", "replicas_pending")
+"""Present where they apply: a memory model; an HPA."""
+CLUSTER_KEYS = ("nodes", "pods_pending", "at_max_nodes")
+"""Present when nodes are live (``costs`` and autoscalers on)."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,17 @@ class Estimate:
     ci95: tuple[float, float] | None
 
     @staticmethod
-    def of(values: Sequence[float | None], floor: float | None = 0.0) -> Estimate:
+    def of(
+        values: Sequence[float | None], floor: float | None = 0.0, ceiling: float | None = None
+    ) -> Estimate:
         present = [v for v in values if v is not None]
         if not present:
             return Estimate(None, None)
         m, ci = mean_ci(present)
         if ci is not None and floor is not None:
             ci = (max(floor, ci[0]), ci[1])
+        if ci is not None and ceiling is not None:
+            ci = (ci[0], min(ceiling, ci[1]))
         return Estimate(m, ci)
 
     def ci_list(self) -> list[float] | None:
@@ -64,13 +72,27 @@ class ComponentWindow:
     queue_length: Estimate
     replicas_ready: Estimate
     saturated: bool
+    optional: dict[str, Estimate] = field(default_factory=dict)
+    """Of OPTIONAL_COMPONENT_KEYS, those that apply."""
+    hpa_metrics: dict[str, Estimate] = field(default_factory=dict)
+    """What the HPA read, per metric."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **{k: getattr(self, k).value for k in COMPONENT_KEYS},
-            "saturated": self.saturated,
-            "ci95": {k: getattr(self, k).ci_list() for k in COMPONENT_KEYS},
+        out: dict[str, Any] = {k: getattr(self, k).value for k in COMPONENT_KEYS}
+        out.update({k: e.value for k, e in self.optional.items()})
+        if self.hpa_metrics:
+            out["hpa_metrics"] = {k: e.value for k, e in self.hpa_metrics.items()}
+        out["saturated"] = self.saturated
+        out["ci95"] = {
+            **{k: getattr(self, k).ci_list() for k in COMPONENT_KEYS},
+            **{k: e.ci_list() for k, e in self.optional.items()},
+            **(
+                {"hpa_metrics": {k: e.ci_list() for k, e in self.hpa_metrics.items()}}
+                if self.hpa_metrics
+                else {}
+            ),
         }
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,8 +120,17 @@ class Window:
     stationary approximation), where it applies."""
     analytic_applies: bool = False
     """Whether the window's load is steady enough, and unsaturated, for that to hold."""
+    cluster: dict[str, Estimate] = field(default_factory=dict)
+    """Of CLUSTER_KEYS, when nodes are live."""
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._base()
+        for k, e in self.cluster.items():
+            out[k] = e.value
+            out[f"{k}_ci95"] = e.ci_list()
+        return out
+
+    def _base(self) -> dict[str, Any]:
         return {
             "start_s": self.start_s,
             "clock": self.clock,
@@ -207,15 +238,27 @@ def _window(
         else Estimate.of([getattr(w.latency, key) if w.latency else None for w in wins])
         for key in LATENCY_KEYS
     }
-    components = {
-        name: ComponentWindow(
-            **{
-                key: Estimate.of([getattr(w.components[name], key) for w in wins])
-                for key in COMPONENT_KEYS
-            },
+    components = {}
+    for name in names:
+        comps = [w.components[name] for w in wins]
+        optional = {
+            key: Estimate.of([getattr(c, key) for c in comps])
+            for key in OPTIONAL_COMPONENT_KEYS
+            if getattr(comps[0], key) is not None
+        }
+        hpa = comps[0].hpa_metrics
+        components[name] = ComponentWindow(
+            **{key: Estimate.of([getattr(c, key) for c in comps]) for key in COMPONENT_KEYS},
             saturated=name in hot,
+            optional=optional,
+            hpa_metrics={
+                m: Estimate.of([(c.hpa_metrics or {}).get(m) for c in comps]) for m in (hpa or {})
+            },
         )
-        for name in names
+    cluster = {
+        key: Estimate.of([getattr(w, key) for w in wins])
+        for key in CLUSTER_KEYS
+        if getattr(wins[0], key) is not None
     }
     start_s = wins[0].start_s
     return Window(
@@ -233,10 +276,11 @@ def _window(
         mean_sojourn_s=Estimate.of(
             [w.sojourn_s / w.finished if w.finished else None for w in wins]
         ),
+        cluster=cluster,
     )
 
 
-def _held(w: WindowRecord, objective: str, target: float, saturated: bool) -> bool:
+def objective_held(w: WindowRecord, objective: str, target: float, saturated: bool) -> bool:
     if objective == "error_rate":
         failed = sum(w.errors.values())
         done = w.completed + failed
@@ -269,10 +313,11 @@ def build(scenario: Scenario, records: list[ReplicationRecord]) -> Timeline:
         shares = []
         for r in records:
             held = [
-                _held(r.windows[k], objective, target, windows[k].saturated) for k in range(count)
+                objective_held(r.windows[k], objective, target, windows[k].saturated)
+                for k in range(count)
             ]
             shares.append(sum(held) / count if count else 0.0)
-        attainment.append(Attainment(objective, target, Estimate.of(shares), required))
+        attainment.append(Attainment(objective, target, Estimate.of(shares, 0.0, 1.0), required))
     stationary = scenario.workload.stationary
     if not stationary:
         windows = pointwise(scenario, windows)
@@ -340,8 +385,14 @@ def frame(result: dict[str, Any]) -> pd.DataFrame:
             ci = w["latency_s"]["ci95"][key]
             row[f"latency_{key}_s_lo"], row[f"latency_{key}_s_hi"] = ci if ci else (None, None)
         row["saturated"] = w["saturated"]
+        for key in CLUSTER_KEYS:
+            if key in w:
+                row[key] = w[key]
         for name, c in w["components"].items():
-            for key in COMPONENT_KEYS:
-                row[f"{name}.{key}"] = c[key]
+            for key in (*COMPONENT_KEYS, *OPTIONAL_COMPONENT_KEYS):
+                if key in c:
+                    row[f"{name}.{key}"] = c[key]
+            for metric, value in c.get("hpa_metrics", {}).items():
+                row[f"{name}.hpa_{metric}"] = value
         rows.append(row)
     return pd.DataFrame(rows)

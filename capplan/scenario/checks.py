@@ -69,6 +69,48 @@ def _check_profile(s: Scenario) -> list[Problem]:
     return found
 
 
+def _check_autoscaling(s: Scenario) -> list[Problem]:
+    found = []
+    for name, c in s.components.items():
+        hpa = getattr(c, "autoscaling", None)
+        if hpa is None:
+            continue
+        at = ("components", name, "autoscaling")
+        if c.type != "service":
+            found.append(
+                s.problem(
+                    at,
+                    f"an HPA scales a Deployment; a {c.type} does not autoscale here (give "
+                    "it the replicas it needs)",
+                )
+            )
+            continue
+        res = c.resources
+        if hpa.cpu_target is not None and (
+            c.cpu_per_request is None or res is None or res.requests is None or not res.requests.cpu
+        ):
+            found.append(
+                s.problem(
+                    (*at, "cpu_target"),
+                    "the HPA measures CPU used against CPU requested: give the component "
+                    "cpu_per_request and resources.requests.cpu",
+                    f"{hpa.cpu_target:.0%}",
+                )
+            )
+        if hpa.memory_target is not None and (
+            c.memory is None or res is None or res.requests is None or not res.requests.memory
+        ):
+            found.append(
+                s.problem(
+                    (*at, "memory_target"),
+                    "the HPA measures memory used against memory requested: give the "
+                    "component memory (base, per_request) and resources.requests.memory",
+                    f"{hpa.memory_target:.0%}",
+                )
+            )
+    return found
+
+
 def check(s: Scenario) -> list[Problem]:
     """Every cross-field problem of ``s``."""
-    return _check_window(s) + _check_profile(s)
+    return _check_window(s) + _check_profile(s) + _check_autoscaling(s)

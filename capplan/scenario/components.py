@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from capplan.scenario.autoscaling import Autoscaling, Memory
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.types import (
@@ -53,23 +54,6 @@ class Resources(Model):
         return self
 
 
-class Autoscaling(Model):
-    """Horizontal autoscaling bounds (stored for sizing and manifests; the engine uses ``replicas``)."""
-
-    min: Replicas
-    """Fewest replicas."""
-    max: Replicas
-    """Most replicas; at least ``min``."""
-    cpu_target: Fraction = 0.7
-    """Target CPU utilization of the replicas' CPU requests, e.g. '70%'."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Autoscaling:
-        if self.max < self.min:
-            raise ValueError("max must be at least min")
-        return self
-
-
 class ServiceComponent(Model):
     """A pool of identical replicas, each running ``workers`` requests at a time.
 
@@ -97,7 +81,15 @@ class ServiceComponent(Model):
     """Requests allowed to wait per queue; one more is rejected (error cause ``rejected``).
     Default: unbounded."""
     autoscaling: Autoscaling | None = None
-    """Autoscaling bounds, used by sizing and manifests."""
+    """A HorizontalPodAutoscaler (services only): it runs in the simulation, and
+    ``render-manifests`` writes it."""
+    startup: Distribution | None = None
+    """Time from a pod being placed on a node to ready (image pull, process start,
+    readiness probe), for replicas added during a run. Default: ready at once, which
+    flatters an autoscaler; give it."""
+    memory: Memory | None = None
+    """Memory per replica: base plus per request in flight (for memory targets and
+    memory against requests and limits)."""
     image: str | None = None
     """Container image, for rendered manifests (e.g. ghcr.io/acme/api:1.4)."""
     port: Annotated[int, Field(gt=0, lt=65536, strict=True)] = 8080

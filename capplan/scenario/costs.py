@@ -6,7 +6,15 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from capplan.scenario.types import Bytes, Cpu, Dollars, Model
+from capplan.scenario.types import (
+    Bytes,
+    Cpu,
+    Dollars,
+    Fraction,
+    Model,
+    NonNegativeDuration,
+    PositiveDuration,
+)
 
 
 class NodeShape(Model):
@@ -21,12 +29,27 @@ class NodeShape(Model):
 
 
 class Cluster(Model):
-    """Node-count bounds of the cluster autoscaler."""
+    """The nodes and the cluster autoscaler, with its defaults (kubernetes/autoscaler
+    cluster-autoscaler flags). In a run every pod's requests are placed on nodes; a pod
+    that fits on none stays pending until the autoscaler's node is ready."""
 
     min_nodes: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 0
     """The cluster never runs fewer nodes."""
     max_nodes: Annotated[int, Field(gt=0, le=100_000, strict=True)] | None = None
-    """The cluster cannot run more; needing more is reported."""
+    """The cluster cannot run more; pods pending at this size are reported."""
+    node_startup: PositiveDuration = 120.0
+    """From the autoscaler asking for a node to the node taking pods (provisioning and
+    kubelet ready): the cloud's, typically one to a few minutes."""
+    scan_interval: PositiveDuration = 10.0
+    """How often the autoscaler looks (--scan-interval)."""
+    scale_down_utilization_threshold: Fraction = 0.5
+    """A node whose pods request less than this share of its CPU and of its memory is a
+    candidate for removal (--scale-down-utilization-threshold)."""
+    scale_down_unneeded_time: NonNegativeDuration = 600.0
+    """How long a node must stay a candidate before it is removed
+    (--scale-down-unneeded-time)."""
+    scale_down_delay_after_add: NonNegativeDuration = 600.0
+    """No removal for this long after a node was added (--scale-down-delay-after-add)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Cluster:

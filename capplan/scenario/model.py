@@ -49,6 +49,10 @@ class Simulation(Model):
     """Length of the timeline's windows, dividing ``duration`` ('1m'). Default: one
     minute, or the duration divided into windows of about a minute when a minute does not
     divide it."""
+    autoscale: bool = True
+    """Run the autoscalers the scenario declares (each component's ``autoscaling`` HPA, the
+    cluster autoscaler of ``costs.cluster``). ``false`` holds every component at its
+    ``replicas``: the steady-state question of whether a given size is enough."""
 
     @property
     def window_s(self) -> float:

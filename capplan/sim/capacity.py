@@ -163,7 +163,18 @@ class Meter:
 class Replica:
     """One instance: ``workers`` slots, its own queue (or its group's shared one)."""
 
-    __slots__ = ("busy", "groups", "holding", "queue", "shared", "state", "workers")
+    __slots__ = (
+        "busy",
+        "groups",
+        "holding",
+        "owner",
+        "queue",
+        "ready_at",
+        "served",
+        "shared",
+        "state",
+        "workers",
+    )
 
     def __init__(self, workers: int, queue: deque[Any]):
         self.workers = workers
@@ -175,6 +186,18 @@ class Replica:
         """Served from its group's shared queue (not one of its own)."""
         self.holding: set[Task] = set()
         """Requests in service here (a failure interrupts them)."""
+        self.served = 0
+        """Visits completed here: what a metrics pipeline turns into its request and CPU
+        rates."""
+        self.ready_at = -float("inf")
+        """When it became ready (long before the run for a replica there from the start)."""
+        self.owner: Any = None
+        """The pod it runs as, told when the replica is gone (its node room is free)."""
+
+    @property
+    def in_flight(self) -> int:
+        """Requests it holds: in service, and waiting in its own queue."""
+        return self.busy + (0 if self.shared else len(self.queue))
 
 
 class Group:
@@ -273,6 +296,7 @@ def release(replica: Replica, meter: Meter, kernel: Kernel, start: float, servic
     nothing left is gone."""
     now = kernel.now
     held = now - start
+    replica.served += 1
     meter.served += 1
     meter.hold_sum += held
     meter.hold_sq_sum += held * held
@@ -306,6 +330,8 @@ def _gone(replica: Replica, meter: Meter, now: float) -> None:
     meter.tick(now)
     replica.state = GONE
     meter.capacity -= replica.workers
+    if replica.owner is not None:
+        replica.owner.gone()
 
 
 class ReplicaSet:
@@ -344,11 +370,14 @@ class ReplicaSet:
         yield startup
         if replica.state == STARTING:
             self._ready(replica)
+            if replica.owner is not None:
+                replica.owner.ready_now()
 
     def _ready(self, replica: Replica) -> None:
         meter, now = self.meter, self.kernel.now
         meter.tick(now)
         replica.state = READY
+        replica.ready_at = now
         meter.capacity += replica.workers
         meter.ready += 1
         for group in replica.groups:
@@ -383,6 +412,8 @@ class ReplicaSet:
         if replica.state == STARTING:
             replica.state = GONE
             self.replicas.remove(replica)
+            if replica.owner is not None:
+                replica.owner.gone()
             return
         if replica.state != READY:
             return

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from capplan.scenario.model import Scenario
+from capplan.sim.control import ControlPlane, wanted
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.load import Curve
 from capplan.sim.plan import CompiledStep, RequestPlan, compile_scenario
@@ -120,6 +121,7 @@ class _Replication:
         "n_stations",
         "next_id",
         "offset",
+        "plane",
         "plans",
         "scenario",
         "sojourn_sum",
@@ -146,6 +148,11 @@ class _Replication:
         self.curve = Curve(w.profile, normalize=w.daily_requests is not None)
         window = sim.window_s
         self.book = WindowBook(self.start, window, max(1, round(sim.duration / window)))
+        self.plane = (
+            ControlPlane(scenario, self.kernel, self.stations, self.streams)
+            if wanted(scenario)
+            else None
+        )
         self.stationary = w.stationary and not controllers
         n = len(self.plans)
         self.latency = LatencySketch(n, len(self.stations))
@@ -272,8 +279,14 @@ class _Replication:
             ).begin()
         for controller in self.controllers:
             kernel.spawn(controller(kernel, self.stations))
+        plane = self.plane
+        if plane is not None:
+            for process in plane.processes():
+                kernel.spawn(process)
         if self.start > 0:
             kernel.run(until=self.start)
+        if plane is not None:
+            plane.begin()
         first = self.snapshot()
         area0 = self.in_system_area
         book = self.book
@@ -284,7 +297,11 @@ class _Replication:
             kernel.run(until=until)
             snap = self.snapshot()
             area = self.in_system_area
-            book.close(self.measures(prev, snap), (area - prev_area) / book.window_s)
+            book.close(
+                self.measures(prev, snap),
+                (area - prev_area) / book.window_s,
+                plane.window() if plane is not None else None,
+            )
             prev, prev_area = snap, area
             elapsed = until - self.start
             if (
@@ -293,6 +310,7 @@ class _Replication:
                 and elapsed >= EARLY_STOP_MIN_FRACTION * (self.end - self.start)
                 and k + 1 < book.count
                 and any(c.saturated for c in book.closed[-1].components.values())
+                and (plane is None or plane.settled(self.start))
                 and self._saturation_established(first, snap)
             ):
                 self.end = until  # later arrivals are not measured
@@ -355,6 +373,7 @@ class _Replication:
             windows=self.book.records(),
             stopped_early=stopped_early,
             mean_in_system_by_window=tuple(self.book.in_system),
+            control=self.plane.record(self.start) if self.plane is not None else None,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from capplan.sim.stations.base import StationMeasure
 
@@ -57,6 +58,9 @@ class ReplicationRecord:
     that a component cannot keep up with), so more time would only grow the backlog."""
     mean_in_system_by_window: tuple[float, ...] = ()
     """Time-average requests in the system in each window (Little's law per window)."""
+    control: Any = None
+    """What the autoscalers did (a :class:`capplan.sim.control.ControlRecord`), or None
+    when nothing controlled the run."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ class WindowComponent:
     """Time-average ready replicas (None for what has no replicas)."""
     saturated: bool
     """More arrived than it could serve and its queue grew over the window."""
+    memory_utilization: float | None = None
+    """Time-average memory per replica over its memory request (with a memory model)."""
+    replicas_desired: float | None = None
+    """Time-average of the size its HPA set (autoscaled components)."""
+    replicas_pending: float | None = None
+    """Time-average pods waiting for a node."""
+    hpa_metrics: dict[str, float | None] | None = None
+    """The average of each metric the HPA read at its syncs in the window (a utilization
+    as a fraction of requests; requests per second or in flight per pod)."""
 
 
 @dataclass(frozen=True)
@@ -97,3 +110,9 @@ class WindowRecord:
     finished: int
     """How many of the window's arrivals that total covers."""
     components: dict[str, WindowComponent]
+    nodes: float | None = None
+    """Time-average nodes paid for (live nodes only)."""
+    pods_pending: float | None = None
+    """Time-average pods waiting for a node."""
+    at_max_nodes: float | None = None
+    """Share of the window with pods pending while the cluster was at ``max_nodes``."""

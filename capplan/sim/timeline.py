@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,14 @@ class WindowBook:
         self.closed: list[WindowRecord] = []
         self.in_system: list[float] = []
 
-    def close(self, measures: dict[str, StationMeasure], mean_in_system: float) -> None:
-        """Close the current window with its components' measures."""
+    def close(
+        self,
+        measures: dict[str, StationMeasure],
+        mean_in_system: float,
+        control: tuple[dict[str, Any], Any] | None = None,
+    ) -> None:
+        """Close the current window with its components' measures and, when autoscalers
+        run, what they did in it."""
         latency = None
         n = len(self.latencies)
         if n:
@@ -68,6 +75,18 @@ class WindowBook:
             p50, p95, p99 = (float(lat[max(0, math.ceil(q * n) - 1)]) for q in (0.5, 0.95, 0.99))
             latency = LatencySummary(float(lat.mean()), p50, p95, p99)
         components = {name: _component(m) for name, m in measures.items()}
+        nodes = pending = at_max = None
+        if control is not None:
+            per, cluster = control
+            for name, cw in per.items():
+                components[name] = replace(
+                    components[name],
+                    replicas_desired=cw.replicas_desired,
+                    replicas_pending=cw.replicas_pending,
+                    hpa_metrics=cw.metrics,
+                )
+            if cluster is not None:
+                nodes, pending, at_max = cluster.nodes, cluster.pods_pending, cluster.at_max_nodes
         k = self.index
         self.closed.append(
             WindowRecord(
@@ -79,6 +98,9 @@ class WindowBook:
                 sojourn_s=0.0,  # filled when the run ends: late finishers count too
                 finished=0,
                 components=components,
+                nodes=nodes,
+                pods_pending=pending,
+                at_max_nodes=at_max,
             )
         )
         self.in_system.append(mean_in_system)
@@ -89,21 +111,10 @@ class WindowBook:
 
     def records(self) -> tuple[WindowRecord, ...]:
         """The closed windows, with the sojourns of their arrivals as known at the end."""
-        out = []
-        for k, w in enumerate(self.closed):
-            out.append(
-                WindowRecord(
-                    start_s=w.start_s,
-                    offered=w.offered,
-                    completed=w.completed,
-                    errors=w.errors,
-                    latency=w.latency,
-                    sojourn_s=self.sojourn[k],
-                    finished=self.finished[k],
-                    components=w.components,
-                )
-            )
-        return tuple(out)
+        return tuple(
+            replace(w, sojourn_s=self.sojourn[k], finished=self.finished[k])
+            for k, w in enumerate(self.closed)
+        )
 
 
 def _component(m: StationMeasure) -> WindowComponent:
@@ -114,4 +125,5 @@ def _component(m: StationMeasure) -> WindowComponent:
         queue_length=m.mean_queue_length,
         replicas_ready=extra.get("replicas_ready"),
         saturated=m.offered_load >= SATURATION and m.backlog_growth > 0,
+        memory_utilization=extra.get("memory_utilization"),
     )

@@ -97,6 +97,8 @@ class PooledStation:
         "index",
         "is_cache",
         "kernel",
+        "memory_limit",
+        "memory_request",
         "meter",
         "name",
         "shard",
@@ -126,6 +128,10 @@ class PooledStation:
         res = component.resources
         self.cpu_request = (res.requests.cpu if res and res.requests else None) or None
         self.cpu_limit = (res.limits.cpu if res and res.limits else None) or self.cpu_request
+        self.memory_request = (res.requests.memory if res and res.requests else None) or None
+        self.memory_limit = (
+            res.limits.memory if res and res.limits else None
+        ) or self.memory_request
         self.shard = (
             streams.choice(f"components.{name}.shard", [1.0] * len(shards))
             if len(shards) > 1
@@ -228,6 +234,7 @@ class PooledStation:
         else:  # release's common case inline: nobody waits for this replica
             meter = self.meter
             held = kernel.now - start
+            replica.served += 1
             meter.served += 1
             meter.hold_sum += held
             meter.hold_sq_sum += held * held
@@ -269,4 +276,15 @@ class PooledStation:
             # CPU is not simulated as a contended resource; a demand beyond the limits
             # means the given service times could not hold, so it counts as saturation
             extra["cpu_demand_vs_limit"] = demand / (pod_s * limit) if pod_s else 0.0
+        memory = self.component.memory
+        if memory is not None and self.memory_request and self.memory_limit and capacity_s:
+            # mean memory per replica present: the base plus per_request for every request
+            # held (in service, or in the replica's own queue; a shared queue is the
+            # balancer's), averaged over replica-seconds
+            pod_s = capacity_s / self.component.workers
+            shared = self.component.load_balancing == "shared_queue"
+            held = w.busy_area + (0.0 if shared else w.queue_area)
+            used = memory.base + held * memory.per_request / pod_s
+            extra["memory_utilization"] = used / self.memory_request
+            extra["memory_vs_limit"] = used / self.memory_limit
         return meter_measure(w, end.queue_length - start.queue_length, constraints, extra)

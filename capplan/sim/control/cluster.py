@@ -1,0 +1,259 @@
+"""Nodes, the scheduler and the cluster autoscaler, in the run.
+
+Every pod's requests are placed on a node (first fit over the ready nodes, in the order
+they were added: the scheduler's default scoring is close enough for capacity); a pod that
+fits on none stays pending, and is placed as soon as room appears (a node ready, a pod
+gone). Every ``scan_interval`` the cluster autoscaler adds the nodes the pending pods need
+(:func:`capplan.autoscaling.cluster.nodes_to_add`, up to ``max_nodes``; each takes pods
+after ``node_startup``) and removes nodes unneeded for ``scale_down_unneeded_time`` (none
+within ``scale_down_delay_after_add`` of an addition; empty ones together, others one per
+scan, only when their pods fit elsewhere; pods of databases and caches are not moved).
+An evicted pod is replaced by a new one elsewhere as it terminates, as its ReplicaSet does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from capplan.autoscaling.cluster import fits_elsewhere, nodes_to_add, requested_share
+from capplan.sim.control.level import Level
+from capplan.sim.control.pods import PENDING, Pod
+
+if TYPE_CHECKING:
+    from capplan.scenario.costs import Cluster as ClusterSpec
+    from capplan.scenario.costs import NodeShape
+    from capplan.sim.kernel import Kernel
+
+NODE_STARTING, NODE_READY, NODE_DELETING, NODE_GONE = range(4)
+MAX_EMPTY_BULK_DELETE = 10
+"""--max-empty-bulk-delete: empty nodes removed in one scan."""
+
+
+class Node:
+    __slots__ = (
+        "cluster",
+        "cpu",
+        "memory",
+        "pods",
+        "state",
+        "unneeded_since",
+        "used_cpu",
+        "used_memory",
+    )
+
+    def __init__(self, cluster: Cluster, state: int):
+        self.cluster = cluster
+        self.cpu = cluster.shape.cpu
+        self.memory = cluster.shape.memory
+        self.used_cpu = self.used_memory = 0.0
+        self.pods: list[Pod] = []
+        self.state = state
+        self.unneeded_since: float | None = None
+
+    def fits(self, pod: Pod) -> bool:
+        return (
+            self.used_cpu + pod.cpu <= self.cpu + 1e-9
+            and self.used_memory + pod.memory <= self.memory + 1e-9
+        )
+
+    def hold(self, pod: Pod) -> None:
+        self.used_cpu += pod.cpu
+        self.used_memory += pod.memory
+        self.pods.append(pod)
+        pod.node = self
+
+    def release(self, pod: Pod) -> None:
+        if pod in self.pods:
+            self.pods.remove(pod)
+            self.used_cpu -= pod.cpu
+            self.used_memory -= pod.memory
+        pod.node = None
+        self.cluster.room_freed(self)
+
+    @property
+    def free(self) -> tuple[float, float]:
+        return self.cpu - self.used_cpu, self.memory - self.used_memory
+
+
+class Cluster:
+    """The nodes of the run and the autoscaler acting on them."""
+
+    def __init__(self, kernel: Kernel, spec: ClusterSpec, shape: NodeShape):
+        self.kernel = kernel
+        self.spec = spec
+        self.shape = shape
+        self.nodes: list[Node] = []
+        self.pending: list[Pod] = []
+        self.billed = Level(kernel)
+        """Nodes paid for: starting, ready or being emptied."""
+        self.waiting = Level(kernel)
+        """Pods pending."""
+        self.last_added = self.last_removed = -float("inf")
+        self.binding_since: float | None = None
+        """When pods first stayed pending with the cluster at ``max_nodes``."""
+        self.binding = Level(kernel)
+        """1 while pods are pending at ``max_nodes``."""
+        self.added = self.removed = 0
+        self.peak = 0
+
+    # the scheduler ------------------------------------------------------------------
+
+    def start_with(self, pods: list[Pod]) -> list[Pod]:
+        """Nodes for the pods running when the run starts (first fit, largest first, at
+        least ``min_nodes``, at most ``max_nodes``); the pods that found no room."""
+        spec = self.spec
+        unplaced = []
+        for pod in sorted(pods, key=lambda p: (-p.cpu, -p.memory)):
+            node = next((n for n in self.nodes if n.fits(pod)), None)
+            room = spec.max_nodes is None or len(self.nodes) < spec.max_nodes
+            small = pod.cpu <= self.shape.cpu and pod.memory <= self.shape.memory
+            if node is None and room and small:
+                node = Node(self, NODE_READY)
+                self.nodes.append(node)
+            if node is None:
+                unplaced.append(pod)
+            else:
+                node.hold(pod)
+        while len(self.nodes) < spec.min_nodes:
+            self.nodes.append(Node(self, NODE_READY))
+        self.pending = [p for p in pods if p in unplaced]
+        self._levels()
+        return self.pending
+
+    def submit(self, pod: Pod) -> None:
+        """A new pod: placed now if a ready node has room, else pending."""
+        if not self._place(pod):
+            self.pending.append(pod)
+            self._levels()
+
+    def withdraw(self, pod: Pod) -> None:
+        if pod in self.pending:
+            self.pending.remove(pod)
+            self._levels()
+
+    def _place(self, pod: Pod) -> bool:
+        for node in self.nodes:
+            if node.state == NODE_READY and node.fits(pod):
+                node.hold(pod)
+                assert pod.deployment is not None
+                pod.deployment.start(pod)
+                return True
+        return False
+
+    def room_freed(self, node: Node) -> None:
+        if node.state == NODE_DELETING and not node.pods:
+            node.state = NODE_GONE
+            self.nodes.remove(node)
+            self.removed += 1
+            self.last_removed = self.kernel.now
+            self._levels()
+        elif self.pending:
+            self._retry()
+
+    def _retry(self) -> None:
+        waiting = [p for p in self.pending if p.state == PENDING]
+        self.pending = []
+        for pod in waiting:
+            if not self._place(pod):
+                self.pending.append(pod)
+        self._levels()
+
+    def _levels(self) -> None:
+        n = sum(1 for node in self.nodes if node.state != NODE_GONE)
+        self.peak = max(self.peak, n)
+        self.billed.set(n)
+        self.waiting.set(len(self.pending))
+        at_max = self.spec.max_nodes is not None and n >= self.spec.max_nodes
+        # binding: pods wait at the bound that no node on its way would take
+        stuck = bool(self.pending) and at_max and self._short() > 0
+        if stuck and self.binding_since is None:
+            self.binding_since = self.kernel.now
+        self.binding.set(1 if stuck else 0)
+
+    # the cluster autoscaler ---------------------------------------------------------
+
+    def autoscaler(self) -> Generator[float, Any, None]:
+        while True:
+            yield self.spec.scan_interval
+            self._scale_up()
+            self._scale_down()
+
+    def _short(self) -> int:
+        """Nodes the pending pods need beyond those already starting."""
+        return nodes_to_add(
+            [(p.cpu, p.memory) for p in self.pending],
+            [n.free for n in self.nodes if n.state == NODE_STARTING],
+            (self.shape.cpu, self.shape.memory),
+        )
+
+    def _scale_up(self) -> None:
+        if not self.pending:
+            return
+        spec, now = self.spec, self.kernel.now
+        want = self._short()
+        present = sum(1 for n in self.nodes if n.state != NODE_GONE)
+        if spec.max_nodes is not None:
+            want = min(want, spec.max_nodes - present)
+        for _ in range(want):
+            node = Node(self, NODE_STARTING)
+            self.nodes.append(node)
+            self.kernel.spawn(self._boot(node))
+        if want > 0:
+            self.last_added = now
+            self.added += want
+        self._levels()
+
+    def _boot(self, node: Node) -> Generator[float, Any, None]:
+        yield self.spec.node_startup
+        node.state = NODE_READY
+        self._retry()
+
+    def _scale_down(self) -> None:
+        spec, now = self.spec, self.kernel.now
+        ready = [n for n in self.nodes if n.state == NODE_READY]
+        shape = (self.shape.cpu, self.shape.memory)
+        for node in ready:
+            light = (
+                requested_share((node.used_cpu, node.used_memory), shape)
+                < spec.scale_down_utilization_threshold
+            )
+            movable = all(p.deployment is not None and p.deployment.movable for p in node.pods)
+            # unneeded, as the autoscaler's planner judges it: light, and its pods would
+            # fit on the other nodes (the timer starts only when both hold)
+            if light and movable and (not node.pods or self._fits_elsewhere(node, ready)):
+                if node.unneeded_since is None:
+                    node.unneeded_since = now
+            else:
+                node.unneeded_since = None
+        if now - self.last_added < spec.scale_down_delay_after_add:
+            return
+        present = sum(1 for n in self.nodes if n.state != NODE_GONE)
+        spare = present - spec.min_nodes
+        due = [
+            n
+            for n in ready
+            if n.unneeded_since is not None
+            and now - n.unneeded_since >= spec.scale_down_unneeded_time
+        ]
+        empty = [n for n in due if not n.pods][: min(spare, MAX_EMPTY_BULK_DELETE)]
+        for node in empty:
+            node.state = NODE_DELETING
+            self.room_freed(node)
+        spare -= len(empty)
+        if spare <= 0:
+            return
+        for node in due:
+            if not node.pods or node.state != NODE_READY:
+                continue
+            if self._fits_elsewhere(node, ready):
+                node.state = NODE_DELETING
+                for pod in list(node.pods):
+                    assert pod.deployment is not None
+                    pod.deployment.replace(pod)
+                self._levels()
+                break  # one non-empty node per scan
+
+    def _fits_elsewhere(self, node: Node, ready: list[Node]) -> bool:
+        others = [n.free for n in ready if n is not node and n.state == NODE_READY]
+        return fits_elsewhere([(p.cpu, p.memory) for p in node.pods], others)
