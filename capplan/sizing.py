@@ -185,9 +185,15 @@ def size(
     progress: Callable[[int, dict[str, int]], None] | None = None,
     max_visits: float | None = None,
 ) -> dict[str, Any]:
-    """Size the services of ``scenario`` at ``load_scale`` (default: the file's)."""
+    """Size the services of ``scenario`` at ``load_scale`` (default: the file's): their
+    replicas for a steady load, or, when the load follows a profile and services
+    autoscale, their HPA settings over the run (:mod:`capplan.sizing_hpa`)."""
+    from capplan import sizing_hpa
+
     s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
     with Runner(jobs) as runner:
+        if sizing_hpa.applies(s):
+            return sizing_hpa.size_over_time(s, runner, progress=progress, max_visits=max_visits)
         return _size(s, None, runner, max_rounds, progress, max_visits)
 
 

@@ -15,7 +15,74 @@ def progress_line(round_: int, replicas: dict[str, int]) -> str:
     return f"round {round_}: " + ", ".join(f"{name} {n}" for name, n in replicas.items())
 
 
+def _hpa(h: dict[str, Any] | None) -> str:
+    if not h:
+        return "-"
+    targets = ", ".join(
+        f"{k.removesuffix('_target')} {h[k]}"
+        for k in ("cpu_target", "memory_target", "rps_target", "inflight_target")
+        if k in h
+    )
+    up = (h.get("behavior") or {}).get("scaleUp")
+    policy = ""
+    if up and up.get("policies"):
+        policy = "; up " + ", ".join(
+            f"{p['value']}{'%' if p['type'] == 'Percent' else ' pods'}/{p['periodSeconds']}s"
+            for p in up["policies"]
+        )
+    return f"{h['min']}-{h['max']} on {targets}{policy}"
+
+
+def render_over_time(result: dict[str, Any], scenario_name: str) -> Group:
+    """Sizing of autoscaled services under a load profile: HPA settings, node-hours."""
+    ot = result["over_time"]
+    table = NotedTable(
+        title=f"HPA settings for {scenario_name} over its run (load scale {result['load_scale']:g})",
+        note=(
+            f"min and max from steady-state sizing at the quietest and busiest windows "
+            f"(load x{ot['multiplier_trough']:.3g} and x{ot['multiplier_peak']:.3g}); then "
+            "each round simulated with the HPAs and the cluster autoscaler acting"
+        ),
+    )
+    for col in ("service", "today", "sized", "why"):
+        table.add_column(col)
+    for row in result["components"]:
+        table.add_row(
+            Text(row["component"]),
+            Text(_hpa(row.get("hpa_today"))),
+            Text(_hpa(row.get("hpa")) if row.get("hpa") else f"{row['replicas']} replicas"),
+            Text(row["reason"]),
+        )
+    parts: list[Any] = [table]
+    unit = "node-hours" if result["result"].get("cost") else "pod-hours"
+    today = "met" if ot["objectives_met_today"] else "missed"
+    parts.append(
+        Text(
+            f"{unit} over the run: today {ot['node_hours_today']:.4g} (objectives {today}), "
+            f"sized {ot['node_hours']:.4g}; "
+            + ", ".join(
+                f"round {r['round']} {r['node_hours']:.4g} {'met' if r['met'] else 'missed'}"
+                for r in ot["rounds"]
+            )
+        )
+    )
+    if result["infrastructure"]:
+        parts.append(_infrastructure(result))
+    return Group(*parts)
+
+
+def _infrastructure(result: dict[str, Any]) -> NotedTable:
+    infra = NotedTable(title="Also needed (provisioned, not autoscaled)")
+    for col in ("component", "setting", "today", "sized", "why"):
+        infra.add_column(col)
+    for row in result["infrastructure"]:
+        infra.add_row(*(Text(row[k]) for k in ("component", "setting", "today", "sized", "reason")))
+    return infra
+
+
 def render_sizing(result: dict[str, Any], scenario_name: str) -> Group:
+    if "over_time" in result:
+        return render_over_time(result, scenario_name)
     table = NotedTable(
         title=f"Sizing {scenario_name} at load scale {result['load_scale']:g}",
         note=(
@@ -40,12 +107,5 @@ def render_sizing(result: dict[str, Any], scenario_name: str) -> Group:
         )
     parts: list[Any] = [table]
     if result["infrastructure"]:
-        infra = NotedTable(title="Also needed (provisioned, not autoscaled)")
-        for col in ("component", "setting", "today", "sized", "why"):
-            infra.add_column(col)
-        for row in result["infrastructure"]:
-            infra.add_row(
-                *(Text(row[k]) for k in ("component", "setting", "today", "sized", "reason"))
-            )
-        parts.append(infra)
+        parts.append(_infrastructure(result))
     return Group(*parts)

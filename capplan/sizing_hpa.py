@@ -1,0 +1,365 @@
+"""Sizing a system whose load changes over the run and whose services autoscale: the HPA
+settings (min, max, target, and a scale-up policy when the configured one is too slow)
+that meet the scenario's objectives over time at the least node-hours, confirmed by
+simulating the whole run with the controllers acting.
+
+The search starts from steady state: the replicas each service needs at the profile's
+busiest and quietest windows (the steady-state sizing of :mod:`capplan.sizing`, run at
+those rates) give the HPA's ``max`` (the peak's need with a margin) and ``min`` (the
+trough's need, two pods at least where the peak needs two, so that one can be lost). Each
+round then simulates the run and reads why it failed, if it did:
+
+- pods pending at ``max_nodes``: the node group's bound is raised to what the HPAs' maxima
+  need (a decision listed apart, like every provisioned change);
+- an objective broken while capacity lagged (pods wanted, not yet ready): a configured
+  scale-up policy slower than Kubernetes' default is replaced by the default, else the
+  targets are lowered by ten points, so that the HPA starts earlier on a ramp and the
+  pods already there absorb the rise while new ones start;
+- an objective broken with no lag (the HPA's metrics did not ask for more): ``min`` rises.
+
+Once a round meets every objective, one cheaper candidate (targets ten points higher) is
+tried and kept if it also meets them with fewer node-hours. Objectives are the scenario's
+attainment rows (``slos.attainment``) when it has them, else every SLO over the run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from capplan.api import simulate
+from capplan.autoscaling.hpa import SCALE_UP_DEFAULT
+from capplan.results.cost import pack
+from capplan.scenario.autoscaling import Autoscaling, Behavior, ScalingRules
+from capplan.scenario.components import ServiceComponent
+from capplan.scenario.model import Scenario
+from capplan.sim.load import Curve
+from capplan.sim.runner import Runner
+
+STEP = 0.1
+"""How far a utilization target moves in one round (ten points)."""
+LOWEST_TARGET = 0.3
+HIGHEST_TARGET = 0.9
+STEADY_SPAN_S = 1200.0
+"""Simulated time of each steady-state sizing run at the peak and trough rates."""
+
+
+def autoscaled(s: Scenario) -> dict[str, ServiceComponent]:
+    return {
+        n: c
+        for n, c in s.components.items()
+        if isinstance(c, ServiceComponent) and c.type == "service" and c.autoscaling is not None
+    }
+
+
+def applies(s: Scenario) -> bool:
+    """Whether ``size`` searches HPA settings: the load changes, the controllers run, and
+    some service autoscales."""
+    return (
+        not s.workload.stationary
+        and s.workload.is_open
+        and s.simulation.autoscale
+        and bool(autoscaled(s))
+    )
+
+
+def multipliers(s: Scenario) -> list[float]:
+    """The profile's mean multiplier in each window of the measured run."""
+    sim, w = s.simulation, s.workload
+    curve = Curve(w.profile, normalize=w.daily_requests is not None)
+    width = sim.window_s
+    count = max(1, round(sim.duration / width))
+    return [
+        curve.mean_over(sim.start + k * width, sim.start + (k + 1) * width) for k in range(count)
+    ]
+
+
+def _steady(s: Scenario, m: float) -> Scenario:
+    """``s`` under a constant load at multiplier ``m``, short, controllers off."""
+    sim = s.simulation
+    return s.model_copy(
+        update={
+            "workload": s.workload.model_copy(update={"profile": None}),
+            "load_scale": s.load_scale * m,
+            "simulation": sim.model_copy(
+                update={
+                    "duration": STEADY_SPAN_S,
+                    "warmup": min(sim.warmup, 300.0),
+                    "window": 60.0,
+                    "autoscale": False,
+                }
+            ),
+        }
+    )
+
+
+def _scaled(hpa: Autoscaling, target: float) -> Autoscaling:
+    """``hpa`` with every target moved in proportion, its first utilization target (or
+    its first target) becoming ``target``'s equivalent."""
+    first = next(iter(hpa.targets.values()))
+    primary = hpa.cpu_target or hpa.memory_target
+    factor = target / primary if primary else target / first
+    update: dict[str, Any] = {}
+    for key in ("cpu_target", "memory_target"):
+        value = getattr(hpa, key)
+        if value is not None:
+            update[key] = min(1.0, value * factor)
+    for key in ("rps_target", "inflight_target"):
+        value = getattr(hpa, key)
+        if value is not None:
+            update[key] = value * factor
+    return hpa.model_copy(update=update)
+
+
+def _level(hpa: Autoscaling) -> float:
+    """The HPA's target on the utilization scale the search moves (CPU, else memory, else
+    the share of the scenario's target: 1 = as given)."""
+    return hpa.cpu_target or hpa.memory_target or 0.7
+
+
+def _slow_scale_up(hpa: Autoscaling) -> bool:
+    """Whether the configured scale-up is slower than Kubernetes' default (a stabilization
+    window, a disabled direction, or policies that add less than max(4 pods, 100%) per
+    15 s)."""
+    rules = hpa.behavior.scaleUp if hpa.behavior is not None else None
+    if rules is None:
+        return False
+    if (rules.stabilizationWindowSeconds or 0) > 0 or rules.selectPolicy == "Disabled":
+        return True
+    if rules.policies is None:
+        return False
+    limits = []
+    for p in rules.policies:
+        per_15s = 15.0 / p.periodSeconds
+        limits.append(p.value * per_15s / (4 if p.type == "Pods" else 100))
+    pick = min if rules.selectPolicy == "Min" else max
+    return pick(limits) < 1.0
+
+
+def _default_scale_up(hpa: Autoscaling) -> Autoscaling:
+    """``hpa`` with Kubernetes' default scale-up, written out (an overlay that left it out
+    would inherit the slow one from the file it extends)."""
+    up = ScalingRules.model_validate(SCALE_UP_DEFAULT)
+    down = hpa.behavior.scaleDown if hpa.behavior is not None else None
+    return hpa.model_copy(update={"behavior": Behavior(scaleUp=up, scaleDown=down)})
+
+
+def _objectives(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [r for r in result["slos"] if r["name"].startswith("attainment ")]
+    return rows or result["slos"]
+
+
+def _node_hours(s: Scenario, result: dict[str, Any]) -> float:
+    """Node-hours over the run (with ``costs``), else pod-hours of the services."""
+    run = (result.get("cost") or {}).get("run")
+    if run:
+        return float(run["node_hours"])
+    tl = result["timeline"]
+    hours = tl["window_s"] / 3600
+    return sum(
+        (w["components"][n].get("replicas_ready") or 0.0) * hours
+        for w in tl["windows"]
+        for n in s.components
+        if n in w["components"] and isinstance(s.components[n], ServiceComponent)
+    )
+
+
+def _nodes_at_max(s: Scenario) -> int | None:
+    """Nodes that every pod needs with each HPA at its maximum."""
+    costs = s.costs
+    if costs is None:
+        return None
+    items = []
+    for name, c in s.components.items():
+        requests = getattr(getattr(c, "resources", None), "requests", None)
+        if requests is None:
+            continue
+        hpa = getattr(c, "autoscaling", None)
+        count = hpa.max if hpa is not None else c.pods  # type: ignore[union-attr]
+        items += [(name, requests.cpu or 0.0, requests.memory or 0.0)] * count
+    return pack(items, costs.node)
+
+
+def _with(s: Scenario, hpas: dict[str, Autoscaling], replicas: dict[str, int]) -> Scenario:
+    comps = dict(s.components)
+    for name, hpa in hpas.items():
+        comps[name] = comps[name].model_copy(update={"autoscaling": hpa})
+    for name, r in replicas.items():
+        comps[name] = comps[name].model_copy(update={"replicas": r})
+    return s.model_copy(update={"components": comps})
+
+
+def size_over_time(
+    s: Scenario,
+    runner: Runner,
+    *,
+    max_rounds: int = 6,
+    progress: Callable[[int, dict[str, int]], None] | None = None,
+    max_visits: float | None = None,
+) -> dict[str, Any]:
+    from capplan.sizing import _size
+
+    scaled = autoscaled(s)
+    ms = multipliers(s)
+    hi, lo = max(ms), min(ms)
+    peak = _size(_steady(s, hi), None, runner, 12, None, max_visits)
+    trough = _size(_steady(s, lo), None, runner, 12, None, max_visits)
+    need_hi = {r["component"]: r["replicas"] for r in peak["components"]}
+    need_lo = {r["component"]: r["replicas"] for r in trough["components"]}
+    original = s
+    # provisioned changes the peak needs (links, quotas, shards), carried over
+    provisioned = peak["sized"].components
+    s = s.model_copy(
+        update={
+            "components": {
+                n: c if n in need_hi else provisioned[n] for n, c in s.components.items()
+            }
+        }
+    )
+    infra = list(peak["infrastructure"])
+    today = simulate(original, max_visits=max_visits, runner=runner)
+    hpas: dict[str, Autoscaling] = {}
+    replicas: dict[str, int] = {}
+    reasons: dict[str, list[str]] = {n: [] for n in scaled}
+    for name, c in scaled.items():
+        assert c.autoscaling is not None
+        low = max(need_lo[name], min(2, need_hi[name]))
+        high = max(low, math.ceil(need_hi[name] * 1.25))
+        hpas[name] = c.autoscaling.model_copy(update={"min": low, "max": high})
+        start = math.ceil(need_hi[name] * ms[0] / hi - 1e-9) if hi else low
+        replicas[name] = min(high, max(low, start))
+        reasons[name].append(
+            f"min {low}: the quietest window needs {need_lo[name]}; max {high}: the busiest "
+            f"needs {need_hi[name]}, plus 25%"
+        )
+    for name in s.components:
+        if name not in scaled and name in need_hi:
+            replicas[name] = need_hi[name]  # not autoscaled: held at the peak's need
+    best: tuple[Scenario, dict[str, Any], float] | None = None
+    cheaper_tried = False
+    best_first: Scenario | None = None
+    kept = hpas
+    rounds: list[dict[str, Any]] = []
+    candidate = _with(s, hpas, replicas)
+    result: dict[str, Any] = {}
+    for round_ in range(1, max_rounds + 1):
+        result = simulate(candidate, max_visits=max_visits, runner=runner)
+        cost = _node_hours(candidate, result)
+        met = all(r["passed"] for r in _objectives(result))
+        rounds.append({"round": round_, "node_hours": cost, "met": met})
+        if progress:
+            progress(round_, {n: h.max for n, h in hpas.items()})
+        if met:
+            if best is None:
+                best_first = candidate
+            if best is None or cost < best[2]:
+                best = (candidate, result, cost)
+            if cheaper_tried:
+                break
+            cheaper_tried = True
+            up = {n: _scaled(h, min(HIGHEST_TARGET, _level(h) + STEP)) for n, h in hpas.items()}
+            if up == hpas:
+                break
+            kept = hpas
+            hpas, candidate = up, _with(candidate, up, {})
+            continue
+        if best is not None:
+            break  # the cheaper candidate missed: keep the one that met them
+        control = result.get("autoscaling") or {}
+        cluster = control.get("cluster") or {}
+        if cluster.get("max_nodes_binding") and candidate.costs is not None:
+            need = _nodes_at_max(candidate)
+            bound = candidate.costs.cluster.max_nodes
+            if need is not None and bound is not None and need > bound:
+                costs = candidate.costs.model_copy(
+                    update={
+                        "cluster": candidate.costs.cluster.model_copy(update={"max_nodes": need})
+                    }
+                )
+                candidate = candidate.model_copy(update={"costs": costs})
+                first = next((r for r in infra if r["setting"] == "max_nodes"), None)
+                infra = [r for r in infra if r["setting"] != "max_nodes"]
+                infra.append(
+                    {
+                        "component": "cluster",
+                        "setting": "max_nodes",
+                        "today": first["today"] if first else str(bound),
+                        "sized": str(need),
+                        "reason": "pods stayed pending at max_nodes; the HPAs' maxima need "
+                        f"{need} nodes",
+                    }
+                )
+                continue
+        lagging = bool(control.get("slo_broke_while_lagging"))
+        moved = dict(hpas)
+        for name, hpa in hpas.items():
+            if lagging and _slow_scale_up(hpa):
+                moved[name] = _default_scale_up(hpa)
+                reasons[name].append("scale-up policy too slow for the ramp: Kubernetes' default")
+            elif lagging and _level(hpa) - STEP >= LOWEST_TARGET - 1e-9:
+                moved[name] = _scaled(hpa, _level(hpa) - STEP)
+                reasons[name].append(
+                    f"target {_level(hpa) * 100:.0f}% -> {(_level(hpa) - STEP) * 100:.0f}%: "
+                    "objectives broke while new pods were starting"
+                )
+            else:
+                low = max(hpa.min + 1, math.ceil(hpa.min * 1.25))
+                moved[name] = hpa.model_copy(update={"min": low, "max": max(hpa.max, low)})
+                reasons[name].append(f"min {hpa.min} -> {low}: objectives broke with no lag")
+        if moved == hpas:
+            break
+        hpas = moved
+        candidate = _with(candidate, hpas, {})
+    if best is not None:
+        candidate, result, _ = best
+        if candidate is not best_first:
+            for name in scaled:
+                before, after = _level(kept[name]), _level(hpas[name])
+                reasons[name].append(
+                    f"target {before * 100:.0f}% -> {after * 100:.0f}%: meets the objectives "
+                    "with fewer node-hours"
+                )
+    rows = []
+    for name, given in s.components.items():
+        if not isinstance(given, ServiceComponent) or given.type != "service":
+            continue
+        final = candidate.components[name]
+        assert isinstance(final, ServiceComponent)
+        scaler = final.autoscaling
+        row: dict[str, Any] = {
+            "component": name,
+            "replicas_today": given.replicas,
+            "replicas": final.replicas,
+            "reason": "; ".join(reasons.get(name, []))
+            or f"not autoscaled: held at the busiest window's need ({need_hi.get(name)})",
+            "utilization": result["components"][name]["utilization"],
+            "hpa_min_replicas": scaler.min if scaler else final.replicas,
+            "hpa_max_replicas": scaler.max if scaler else final.replicas,
+        }
+        if scaler is not None:
+            row["hpa"] = scaler.written()
+            row["hpa_today"] = given.autoscaling.written() if given.autoscaling else None
+        rows.append(row)
+    objectives = _objectives(result)
+    return {
+        "scenario": s.name,
+        "load_scale": s.load_scale,
+        "components": rows,
+        "infrastructure": infra,
+        "slos_met": best is not None,
+        "unmet": None
+        if best is not None
+        else "no HPA setting tried met "
+        + ", ".join(r["name"] for r in objectives if not r["passed"]),
+        "over_time": {
+            "multiplier_peak": hi,
+            "multiplier_trough": lo,
+            "node_hours_today": _node_hours(original, today),
+            "objectives_met_today": all(r["passed"] for r in _objectives(today)),
+            "node_hours": _node_hours(candidate, result),
+            "rounds": rounds,
+        },
+        "result": result,
+        "sized": candidate,
+    }
