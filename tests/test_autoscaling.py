@@ -230,6 +230,8 @@ def _memory_scenario(balancing: str) -> Any:
     return scenario(
         {
             "simulation": {"duration": "2000s", "warmup": "200s", "replications": 4, "seed": 2},
+            # the request as written, below the limit (not raised to it)
+            "kubernetes": {"guaranteed_memory": False},
             "workload": {"arrival_rate": "30/s"},
             "requests": {"r": {"steps": [{"call": "api"}]}},
             "components": {

@@ -70,7 +70,8 @@ def test_committed_manifests_are_in_step_with_the_code(rendered, name):
     scenario, result = rendered[name]
     files = render(scenario, result)
     folder = ROOT / "manifests" / name
-    assert sorted(f.name for f in files) == sorted(p.name for p in folder.glob("*.yaml"))
+    on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.yaml"))
+    assert sorted(f.name for f in files) == on_disk
     for f in files:
         committed = (folder / f.name).read_text()
         assert _masked(committed) == _masked(f.text), f"{name}/{f.name} differs from the render"
@@ -105,7 +106,17 @@ def test_the_set_is_complete_and_annotated(rendered):
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "PrometheusRule",
+        "Service",
+        "ServiceAccount",
+        "NetworkPolicy",
+        "ServiceMonitor",
     }
+    # every file of the applied folder is an object the kustomization lists; the rest is
+    # under values/, which kubectl apply -f does not recurse into
+    assert all(
+        f.obj is not None or n == "kustomization.yaml" or n.startswith("values/")
+        for n, f in files.items()
+    )
     kustomization = yaml.safe_load(files["kustomization.yaml"].text)
     assert kustomization["namespace"] == "shop"
     assert set(kustomization["resources"]) == {n for n, f in files.items() if f.obj}
@@ -121,14 +132,39 @@ def test_the_set_is_complete_and_annotated(rendered):
         "topology.kubernetes.io/zone",
         "kubernetes.io/hostname",
     }
-    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "8", "memory": "16Gi"}
+    box = pod["containers"][0]
+    # guaranteed memory: the request is the limit (the guide's 16Gi request, 32Gi limit)
+    assert box["resources"]["requests"] == {"cpu": "8", "memory": "32Gi"}
+    assert box["resources"]["limits"]["memory"] == "32Gi"
+    assert "replicas" not in deployment["spec"]  # the HPA owns the count
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == "mcp-server"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert box["securityContext"]["allowPrivilegeEscalation"] is False
+    assert box["securityContext"]["readOnlyRootFilesystem"] is True
+    assert box["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"readinessProbe", "livenessProbe"} <= set(box)
     hpa = files["marketing-agents-hpa.yaml"]
     assert hpa.obj["spec"]["minReplicas"] == 10 and hpa.obj["spec"]["maxReplicas"] == 50
     assert hpa.obj["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
-    stores = yaml.safe_load(files["stores-values.yaml"].text)
-    assert stores["mongodb"]["shards"] == 3 and stores["mongodb"]["read_replicas"] == 2
-    rules = files["prometheusrule.yaml"].obj["spec"]["groups"][0]["rules"]
+    mongo = yaml.safe_load(files["values/mongodb-values.yaml"].text)
+    assert mongo["shards"] == 3 and mongo["shardsvr"]["dataNode"]["replicaCount"] == 3
+    # 5TB at 10x over 3 shards, with 50% headroom, per member
+    assert mongo["shardsvr"]["persistence"]["size"] == "2329Gi"
+    redis = yaml.safe_load(files["values/redis-values.yaml"].text)
+    assert redis["cluster"] == {"nodes": 6, "replicas": 1}
+    assert "neo4j/neo4j" in files["values/neo4j-values.yaml"].text
+    assert "values/stores-values.yaml" not in files  # every store names its chart
+    groups = {g["name"]: g["rules"] for g in files["prometheusrule.yaml"].obj["spec"]["groups"]}
+    rules = groups["10x-planned-capacity"]
     assert {r["labels"]["severity"] for r in rules} == {"warning", "critical"}
+    slo = groups["10x-planned-slo"]
+    # burn-rate alerts on the objectives, at the workload clients call first
+    assert {r["alert"] for r in slo} == {"McpServerErrorBudgetBurn", "McpServerLatencyBudgetBurn"}
+    assert all(" and " in r["expr"] and "description" in r["annotations"] for r in slo)
+    scaling = {r["alert"] for r in groups["10x-planned-scaling"]}
+    assert scaling == {"McpServerHpaAtMax", "MarketingAgentsHpaAtMax", "PodsPending"}
 
 
 def test_the_rendered_hpa_is_the_one_simulated(rendered):
@@ -188,11 +224,13 @@ def test_every_target_and_rule_reaches_the_manifest(rendered):
     assert spec["behavior"]["scaleUp"]["policies"] == [
         {"type": "Pods", "value": 2, "periodSeconds": 60}
     ]
-    adapter = yaml.safe_load(files["prometheus-adapter-values.yaml"].text)
+    adapter = yaml.safe_load(files["values/prometheus-adapter-values.yaml"].text)
     names = [r["name"].get("as") for r in adapter["rules"]["custom"]]
-    assert names == ["${1}_per_second", "capplan_inflight_requests"]
+    # every Pods metric the HPA reads is one the adapter serves
+    pods = [m["pods"]["metric"]["name"] for m in spec["metrics"] if m["type"] == "Pods"]
+    assert names == pods == ["http_requests_per_second", "capplan_inflight_requests"]
     assert "[15s]" in adapter["rules"]["custom"][0]["metricsQuery"]
-    ca = yaml.safe_load(files["cluster-autoscaler-values.yaml"].text)
+    ca = yaml.safe_load(files["values/cluster-autoscaler-values.yaml"].text)
     assert (
         ca["autoscalingGroups"][0]["minSize"] == 3 and ca["autoscalingGroups"][0]["maxSize"] == 20
     )
@@ -324,3 +362,165 @@ def test_a_namespace_that_is_not_a_dns_label_is_refused(tmp_path):
         "--namespace", "Bad_NS!",
     )  # fmt: skip
     assert code == 2 and "--namespace: 'Bad_NS!' is not a valid Kubernetes name" in err
+
+
+def _graph_scenario(extra: str = "") -> str:
+    return f"""\
+capplan: 1
+name: shop
+simulation: {{duration: 60s, warmup: 10s, replications: 2}}
+workload: {{arrival_rate: 5/s, mix: {{browse: 6, buy: 3, report: 1}}}}
+requests:
+  browse: {{steps: [{{call: web, steps: [{{call: catalog, steps: [{{call: db}}]}}]}}]}}
+  buy: {{steps: [{{call: web, steps: [{{call: orders, steps: [{{call: db}}, {{call: catalog}}]}}]}}]}}
+  report: {{steps: [{{call: reports, steps: [{{call: db}}]}}]}}
+components:
+  web: {{type: service, replicas: 3, workers: 4, service_time: 5ms, image: r/web:1}}
+  catalog: {{type: service, replicas: 2, workers: 4, service_time: 5ms, image: r/catalog:1,
+            startup: {{distribution: lognormal, p50: 40s, p95: 90s}}}}
+  orders: {{type: service, replicas: 1, workers: 4, service_time: 5ms, image: r/orders:1,
+           autoscaling: {{min: 2, max: 6, inflight_target: 3}}}}
+  reports: {{type: service, replicas: 1, workers: 2, service_time: 5ms, image: r/reports:1}}
+  db: {{type: database, replicas: 1, workers: 8, service_time: 2ms}}
+{extra}"""
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    from capplan.scenario import load_scenario as load
+
+    path = tmp_path_factory.mktemp("shop") / "shop.yaml"
+    path.write_text(_graph_scenario("kubernetes: {namespace: storefront}\n"))
+    s = load(path)
+    return s, simulate(s, jobs=1)
+
+
+def test_the_network_policy_admits_exactly_the_callers_of_the_request_graph(shop):
+    scenario, result = shop
+    files = {f.name: f.obj for f in render(scenario, result)}
+
+    def admitted(name: str) -> tuple[set[str], bool]:
+        rules = files[f"{name}-networkpolicy.yaml"]["spec"]["ingress"]
+        pods, anyone = set(), False
+        for rule in rules:
+            peers = rule.get("from")
+            if peers is None:
+                anyone = True
+                continue
+            for peer in peers:
+                if "podSelector" in peer:
+                    pods.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+                else:  # the monitoring namespace, for scraping, and nothing else
+                    assert peer == {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                        }
+                    }
+        return pods, anyone
+
+    assert admitted("catalog") == ({"web", "orders"}, False)
+    assert admitted("orders") == ({"web"}, False)
+    assert admitted("web")[1] is True  # clients outside the system call it first
+    assert admitted("reports")[1] is True
+    policy = files["catalog-networkpolicy.yaml"]["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    assert policy["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
+def test_namespace_probes_replicas_and_budgets_follow_the_scenario(shop):
+    scenario, result = shop
+    files = {f.name: f for f in render(scenario, result)}
+    objs = [f.obj for f in files.values() if f.obj]
+    assert {o["metadata"]["namespace"] for o in objs} == {"storefront"}
+    assert yaml.safe_load(files["kustomization.yaml"].text)["namespace"] == "storefront"
+    assert {
+        o["metadata"]["namespace"] for o in (f.obj for f in render(scenario, result, "x") if f.obj)
+    } == {"x"}
+    # a long startup (p99 well over 30 s) gets a startup probe sized from it; a short one
+    # a liveness delay
+    catalog = files["catalog-deployment.yaml"].obj["spec"]["template"]["spec"]["containers"][0]
+    from capplan.k8s.pods import startup_p99
+
+    p99 = startup_p99(scenario.components["catalog"])
+    assert 100 < p99 < 250
+    probe = catalog["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 1.5 * p99
+    web = files["web-deployment.yaml"].obj
+    assert "startupProbe" not in web["spec"]["template"]["spec"]["containers"][0]
+    # replicas: kept where no HPA owns the count, left out where one does
+    assert web["spec"]["replicas"] == 3
+    assert "replicas" not in files["orders-deployment.yaml"].obj["spec"]
+    # budgets: none for a single pod, and never all of them
+    assert "reports-pdb.yaml" not in files
+    assert files["web-pdb.yaml"].obj["spec"]["minAvailable"] <= 2
+    assert files["orders-pdb.yaml"].obj["spec"]["minAvailable"] == 1
+    assert "db-deployment.yaml" not in files  # stores are the charts'
+
+
+def test_a_bad_namespace_in_the_scenario_is_a_located_error(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text(_graph_scenario("kubernetes: {namespace: Not_A_Label}\n"))
+    code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / "m"))
+    assert code == 2 and "Traceback" not in out + err
+    assert "shop.yaml:17 kubernetes.namespace" in err and err.count("kubernetes.namespace") == 1
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.skipif(
+    __import__("shutil").which("kubectl") is None, reason="kubectl is not installed here"
+)
+def test_kubectl_kustomize_builds_every_bundled_folder():
+    for name in REFERENCE:
+        proc = subprocess.run(
+            ["kubectl", "kustomize", str(ROOT / "manifests" / name)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        built = list(yaml.safe_load_all(proc.stdout))
+        for version in ("1.30", "1.37"):
+            for obj in built:
+                assert problems(obj, version) == []
+
+
+def test_a_metric_name_prometheus_cannot_store_is_a_located_error(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text(_graph_scenario('kubernetes: {metrics: {requests_total: "http requests"}}\n'))
+    code, out, err = cli("validate", str(path))
+    assert code == 2 and "Traceback" not in out + err
+    assert "shop.yaml:17 kubernetes.metrics.requests_total" in err
+    assert "'http requests'" in err
+
+
+def test_keda_renders_a_scaled_object_with_the_simulated_targets(tmp_path):
+    from capplan.scenario import load_scenario as load
+
+    path = tmp_path / "shop.yaml"
+    path.write_text(_graph_scenario("kubernetes: {autoscaler: keda}\n"))
+    s = load(path)
+    files = {f.name: f for f in render(s, simulate(s, jobs=1))}
+    assert "orders-hpa.yaml" not in files
+    assert not any("prometheus-adapter" in n for n in files)  # KEDA queries Prometheus
+    spec = files["orders-scaledobject.yaml"].obj["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 6)
+    (trigger,) = spec["triggers"]
+    assert trigger["type"] == "prometheus" and trigger["metadata"]["threshold"] == "3"
+    assert (
+        'capplan_inflight_requests{namespace="default", pod=~"orders-.*"}'
+        in (trigger["metadata"]["query"])
+    )
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+    kustomization = yaml.safe_load(files["kustomization.yaml"].text)
+    assert "orders-scaledobject.yaml" in kustomization["resources"]
+
+
+def test_guaranteed_memory_is_one_figure_for_the_model_and_the_manifests():
+    """The default raises the memory request to the limit in the scenario itself, so node
+    placement and memory utilization use what the manifests request; false keeps it."""
+    from capplan.scenario import validate_data
+
+    data = yaml.safe_load((ROOT / "scenarios" / "current.yaml").read_text())
+    given = validate_data(data, {}, "<t>").components["mcp-server"].resources
+    assert given.requests.memory == given.limits.memory == 2 * 2**30
+    kept = validate_data({**data, "kubernetes": {"guaranteed_memory": False}}, {}, "<t>")
+    res = kept.components["mcp-server"].resources
+    assert res.requests.memory == 2**30 and res.limits.memory == 2 * 2**30

@@ -478,7 +478,13 @@ def render_manifests(
             metavar="VERSION", help="Kubernetes version whose schemas the objects must pass."
         ),
     ] = "1.33",
-    namespace: Annotated[str, typer.Option(help="Namespace of every object.")] = "default",
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            help="Namespace of every object (default: the scenario's kubernetes.namespace, "
+            "else default)."
+        ),
+    ] = None,
     apply: Annotated[
         bool, typer.Option("--apply", help="Also server-side apply the set to the current cluster.")
     ] = False,
@@ -490,9 +496,12 @@ def render_manifests(
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
 ) -> None:
-    """Render Kubernetes manifests for a scenario: a Deployment, HorizontalPodAutoscaler
-    (autoscaling/v2) and PodDisruptionBudget per service, a PrometheusRule for its alert
-    thresholds, a values file with the stateful stores' sizing, and a kustomization.yaml.
+    """Render Kubernetes manifests for a scenario: per service a Deployment (probes, a
+    restricted security context), a Service, a ServiceAccount, a NetworkPolicy admitting
+    the callers of the request graph, a ServiceMonitor, the HorizontalPodAutoscaler that
+    was simulated and a PodDisruptionBudget; a PrometheusRule; a kustomization.yaml; and,
+    under values/ (not applied), Helm values for the stores' charts, the metrics adapter
+    and the cluster autoscaler.
     The scenario is simulated first, and every object is annotated with the projected
     figures. Every object is validated (strict schemas of the chosen Kubernetes version,
     plus quantity, request/limit and replica checks) before any file is written.

@@ -7,19 +7,161 @@ from typing import Any
 from capplan.scenario.components import DatabaseComponent, ServiceComponent
 from capplan.scenario.model import Scenario
 
-RESPONSE_HISTOGRAM = "http_server_request_duration_seconds_bucket"
-"""The request-duration histogram the services export (OpenTelemetry's HTTP semantic
-conventions as exported to Prometheus)."""
+BURN_RATES = (
+    # (burn rate, long window, short window, severity): the SRE workbook's multiwindow,
+    # multi-burn-rate alerts for a 30-day objective: 2% of the budget in an hour, 5% in
+    # six hours (page), 10% in three days (ticket)
+    (14.4, "1h", "5m", "critical"),
+    (6.0, "6h", "30m", "critical"),
+    (1.0, "3d", "6h", "warning"),
+)
 
 
-def _rule(alert: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
+def _rule(
+    alert: str, expr: str, severity: str, summary: str, description: str, runbook: str | None
+) -> dict[str, Any]:
+    notes = {"summary": summary, "description": description}
+    if runbook:
+        notes["runbook_url"] = f"{runbook.rstrip('#')}#{alert.lower()}"
     return {
         "alert": alert,
         "expr": expr,
         "for": "5m",
         "labels": {"severity": severity},
-        "annotations": {"summary": summary},
+        "annotations": notes,
     }
+
+
+def _threshold_rules(scenario: Scenario, name: str, namespace: str) -> list[dict[str, Any]]:
+    """A warning and a critical alert per threshold of ``alerts`` for one workload."""
+    alerts = scenario.alerts
+    if alerts is None:
+        return []
+    k8s = scenario.kubernetes
+    runbook = k8s.runbook_url
+    pods = f'namespace="{namespace}", pod=~"{name}-.*"'
+    ctr = f'{pods}, container="{name}"'
+    histogram = f"{k8s.metrics.request_duration}_bucket"
+    checks = [
+        (
+            alerts.cpu_utilization,
+            "CpuHigh",
+            f"sum(rate(container_cpu_usage_seconds_total{{{ctr}}}[5m])) / "
+            f'sum(kube_pod_container_resource_requests{{{ctr}, resource="cpu"}})',
+            lambda n, x: f"{n} CPU above {x * 100:g}% of requests",
+        ),
+        (
+            alerts.memory_utilization,
+            "MemoryHigh",
+            f"sum(container_memory_working_set_bytes{{{ctr}}}) / "
+            f'sum(kube_pod_container_resource_limits{{{ctr}, resource="memory"}})',
+            lambda n, x: f"{n} memory above {x * 100:g}% of limits",
+        ),
+        (
+            alerts.response_time_p95,
+            "ResponseTimeHigh",
+            f"histogram_quantile(0.95, sum by (le) (rate({histogram}{{{pods}}}[5m])))",
+            lambda n, x: f"{n} p95 response time above {x * 1000:g}ms",
+        ),
+    ]
+    rules = []
+    for level in ("warning", "critical"):
+        for thresholds, suffix, expr, summary in checks:
+            if thresholds is not None:
+                x = getattr(thresholds, level)
+                rules.append(
+                    _rule(
+                        f"{_camel(name)}{suffix}",
+                        f"{expr} > {x:g}",
+                        level,
+                        summary(name, x),
+                        f"The scenario's {level} threshold for {name}; the capacity plan "
+                        "assumed it stays under it at the projected load.",
+                        runbook,
+                    )
+                )
+    return rules
+
+
+def _slo_rules(scenario: Scenario, name: str, namespace: str) -> list[dict[str, Any]]:
+    """Burn-rate alerts on the objectives of ``slos`` for the entry workload ``name``:
+    the error rate against ``slos.error_rate``, and the share of requests slower than
+    ``slos.latency_p95`` against the 5% a p95 objective allows."""
+    slos, k8s = scenario.slos, scenario.kubernetes
+    sel = f'namespace="{namespace}", pod=~"{name}-.*"'
+    total = k8s.metrics.requests_total
+    duration = k8s.metrics.request_duration
+    objectives = []
+    if slos.error_rate is not None and slos.error_rate > 0:
+        bad = f'sum(rate({total}{{{sel}, code=~"5.."}}[@W]))'
+        all_ = f"sum(rate({total}{{{sel}}}[@W]))"
+        objectives.append(("ErrorBudgetBurn", slos.error_rate, bad, all_, "errors"))
+    if slos.latency_p95 is not None:
+        le = f"{slos.latency_p95:g}"
+        fast = f'sum(rate({duration}_bucket{{{sel}, le="{le}"}}[@W]))'
+        count = f"sum(rate({duration}_count{{{sel}}}[@W]))"
+        slow = f"({count} - {fast})"
+        objectives.append(
+            (
+                "LatencyBudgetBurn",
+                0.05,
+                slow,
+                count,
+                f"requests slower than {slos.latency_p95 * 1000:g}ms",
+            )
+        )
+    rules = []
+    for suffix, budget, bad, all_, what in objectives:
+        for rate, long, short, severity in BURN_RATES:
+            ratio = [f"({bad.replace('@W', w)} / {all_.replace('@W', w)})" for w in (long, short)]
+            expr = f"{ratio[0]} > {rate:g} * {budget:g} and {ratio[1]} > {rate:g} * {budget:g}"
+            rule = _rule(
+                f"{_camel(name)}{suffix}",
+                expr,
+                severity,
+                f"{name}: {what} burning the budget {rate:g}x over {long}",
+                f"At this rate the objective's 30-day budget ({budget * 100:g}% of requests) "
+                f"is spent in {30 / rate:.3g} days. Both the {long} and the {short} windows "
+                "must exceed it, so the alert stops soon after the burn does.",
+                k8s.runbook_url,
+            )
+            rule["for"] = "2m" if severity == "critical" else "15m"
+            rules.append(rule)
+    return rules
+
+
+def _capacity_rules(scenario: Scenario, scaled: list[str], namespace: str) -> list[dict[str, Any]]:
+    """An HPA held at its maximum, and pods left pending (the cluster out of room)."""
+    runbook = scenario.kubernetes.runbook_url
+    rules = []
+    keda = scenario.kubernetes.autoscaler == "keda"
+    for name in scaled:
+        hpa = f"keda-hpa-{name}" if keda else name  # KEDA names the HPA it makes
+        rule = _rule(
+            f"{_camel(name)}HpaAtMax",
+            f'kube_horizontalpodautoscaler_status_current_replicas{{namespace="{namespace}", '
+            f'horizontalpodautoscaler="{hpa}"}} >= '
+            f'kube_horizontalpodautoscaler_spec_max_replicas{{namespace="{namespace}", '
+            f'horizontalpodautoscaler="{hpa}"}}',
+            "warning",
+            f"{name} HPA at its maximum",
+            "The load needs more replicas than the HPA may add: the plan's headroom is used "
+            "up. Raise maxReplicas (and the node bound) or re-run capplan size.",
+            runbook,
+        )
+        rule["for"] = "15m"
+        rules.append(rule)
+    pending = _rule(
+        "PodsPending",
+        f'sum(kube_pod_status_phase{{namespace="{namespace}", phase="Pending"}}) > 0',
+        "warning",
+        "pods pending",
+        "Pods found no node with room for their requests: the cluster autoscaler is at its "
+        "maximum or cannot add nodes fast enough.",
+        runbook,
+    )
+    pending["for"] = "10m"
+    return [*rules, pending]
 
 
 def prometheus_rule(
@@ -29,44 +171,23 @@ def prometheus_rule(
     labels: dict[str, str],
     annotations: dict[str, str],
 ) -> dict[str, Any] | None:
-    """One rule group with a warning and a critical alert per threshold and workload."""
-    alerts = scenario.alerts
-    if alerts is None:
-        return None
-    rules = []
-    for name in names:
-        pods = f'namespace="{namespace}", pod=~"{name}-.*"'
-        ctr = f'{pods}, container="{name}"'
-        # (thresholds, alert suffix, PromQL ratio or quantile, summary for workload and level)
-        checks = [
-            (
-                alerts.cpu_utilization,
-                "CpuHigh",
-                f"sum(rate(container_cpu_usage_seconds_total{{{ctr}}}[5m])) / "
-                f'sum(kube_pod_container_resource_requests{{{ctr}, resource="cpu"}})',
-                lambda n, x: f"{n} CPU above {x * 100:g}% of requests",
-            ),
-            (
-                alerts.memory_utilization,
-                "MemoryHigh",
-                f"sum(container_memory_working_set_bytes{{{ctr}}}) / "
-                f'sum(kube_pod_container_resource_limits{{{ctr}, resource="memory"}})',
-                lambda n, x: f"{n} memory above {x * 100:g}% of limits",
-            ),
-            (
-                alerts.response_time_p95,
-                "ResponseTimeHigh",
-                f"histogram_quantile(0.95, sum by (le) (rate({RESPONSE_HISTOGRAM}{{{pods}}}[5m])))",
-                lambda n, x: f"{n} p95 response time above {x * 1000:g}ms",
-            ),
-        ]
-        for level in ("warning", "critical"):
-            for thresholds, suffix, expr, summary in checks:
-                if thresholds is not None:
-                    x = getattr(thresholds, level)
-                    rules.append(
-                        _rule(f"{_camel(name)}{suffix}", f"{expr} > {x:g}", level, summary(name, x))
-                    )
+    """The capacity plan's alerts: the ``alerts`` thresholds per workload, burn-rate alerts
+    on the objectives of ``slos`` at the workloads clients call first, an HPA at its
+    maximum, and pending pods."""
+    from capplan.scenario.graph import callers
+
+    entry = [n for n in names if None in callers(scenario)[n]]
+    scaled = [n for n in names if getattr(scenario.components[n], "autoscaling", None)]
+    groups = []
+    thresholds = [r for n in names for r in _threshold_rules(scenario, n, namespace)]
+    if thresholds:
+        groups.append({"name": f"{scenario.name}-capacity", "rules": thresholds})
+    slo = [r for n in entry for r in _slo_rules(scenario, n, namespace)]
+    if slo:
+        groups.append({"name": f"{scenario.name}-slo", "rules": slo})
+    groups.append(
+        {"name": f"{scenario.name}-scaling", "rules": _capacity_rules(scenario, scaled, namespace)}
+    )
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -76,7 +197,7 @@ def prometheus_rule(
             "labels": labels,
             "annotations": annotations,
         },
-        "spec": {"groups": [{"name": f"{scenario.name}-capacity", "rules": rules}]},
+        "spec": {"groups": groups},
     }
 
 
@@ -84,13 +205,13 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
-def stores_values(scenario: Scenario) -> dict[str, Any]:
-    """Sizing of the stateful stores, for the operators or charts that run them."""
+def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[str, Any]:
+    """Sizing of the stateful stores that name no chart, for the operators that run them."""
     from capplan.k8s.objects import quantities
 
     out: dict[str, Any] = {}
     for name, c in scenario.components.items():
-        if not isinstance(c, ServiceComponent) or c.type == "service":
+        if not isinstance(c, ServiceComponent) or c.type == "service" or name in (exclude or ()):
             continue
         entry: dict[str, Any] = {"type": c.type, "replicas": c.replicas, "workers": c.workers}
         if isinstance(c, DatabaseComponent):
@@ -101,7 +222,7 @@ def stores_values(scenario: Scenario) -> dict[str, Any]:
                 if amounts is not None:
                     entry.setdefault("resources", {})[kind] = amounts
         out[name] = entry
-    if scenario.costs is not None and scenario.costs.storage is not None:
+    if out and scenario.costs is not None and scenario.costs.storage is not None:
         storage = scenario.costs.storage
         growth = scenario.load_scale if storage.grows_with_load else 1.0
         out["storage"] = {"total_gb": round(storage.size / 1e9 * growth, 1)}
@@ -111,8 +232,9 @@ def stores_values(scenario: Scenario) -> dict[str, Any]:
 def adapter_values(scenario: Scenario, namespace: str) -> tuple[dict[str, Any], list[str]] | None:
     """prometheus-adapter rules (its Helm chart's ``rules.custom``) for the Pods metrics
     the HPAs scale on, with the windows the simulation used; None when no HPA has one."""
-    from capplan.k8s.objects import PODS_METRIC
+    from capplan.k8s.objects import PODS_METRIC, RPS_METRIC
 
+    total = scenario.kubernetes.metrics.requests_total
     rps_windows: set[float] = set()
     inflight = False
     for c in scenario.components.values():
@@ -130,9 +252,9 @@ def adapter_values(scenario: Scenario, namespace: str) -> tuple[dict[str, Any], 
         window = max(rps_windows)
         rules.append(
             {
-                "seriesQuery": f'http_requests_total{{namespace="{namespace}",pod!=""}}',
+                "seriesQuery": f'{total}{{namespace="{namespace}",pod!=""}}',
                 "resources": resources,
-                "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
+                "name": {"matches": f"^{total}$", "as": RPS_METRIC},
                 "metricsQuery": (
                     f"sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[{window:g}s])) by (<<.GroupBy>>)"
                 ),
@@ -149,7 +271,7 @@ def adapter_values(scenario: Scenario, namespace: str) -> tuple[dict[str, Any], 
         )
     comment = [
         "Rules for prometheus-adapter (its Helm chart's values), serving the Pods metrics the",
-        "HPAs scale on through the custom metrics API. The services export http_requests_total",
+        f"HPAs scale on through the custom metrics API. The services export {total}",
         f"(a counter of answered requests) and {PODS_METRIC} (a gauge of requests in service",
         "or queued in the pod). The rate window is the one simulated (autoscaling.metrics_window);",
         "Prometheus needs two samples in it, so scrape at least twice as often.",

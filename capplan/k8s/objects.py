@@ -11,6 +11,7 @@ from typing import Any
 
 from capplan.scenario.autoscaling import Autoscaling
 from capplan.scenario.components import ServiceComponent
+from capplan.scenario.kubernetes import Kubernetes
 
 PODS_METRIC = "capplan_inflight_requests"
 """The per-pod metric an HPA with ``inflight_target`` scales on: requests in flight in the
@@ -62,21 +63,22 @@ def deployment(
     namespace: str,
     labels: dict[str, str],
     annotations: dict[str, str],
+    settings: Kubernetes,
 ) -> dict[str, Any]:
-    """Replicas, requests and limits, and spread over nodes and zones for availability."""
+    """Requests and limits, probes, a restricted security context, its own service account
+    without a token, spread over nodes and zones; no ``replicas`` where an HPA owns the
+    count (every apply would reset it; the HPA's minimum sets the start)."""
     from kubernetes import client as k
+
+    from capplan.k8s import pods
 
     selector = {"app.kubernetes.io/name": name}
     match = k.V1LabelSelector(match_labels=selector)
-    res = c.resources
     container = k.V1Container(
         name=name,
         image=c.image,
+        image_pull_policy="Always",
         ports=[k.V1ContainerPort(container_port=c.port, name="http")],
-        resources=k.V1ResourceRequirements(
-            requests=quantities(res.requests) if res else None,
-            limits=quantities(res.limits) if res else None,
-        ),
     )
     spread = [
         k.V1TopologySpreadConstraint(
@@ -95,24 +97,78 @@ def deployment(
         ]
     )
     spec = k.V1DeploymentSpec(
-        replicas=c.replicas,
+        replicas=None if c.autoscaling is not None else c.replicas,
         selector=match,
         template=k.V1PodTemplateSpec(
             metadata=k.V1ObjectMeta(labels={**labels, **selector}),
             spec=k.V1PodSpec(
                 containers=[container],
+                service_account_name=name,
+                automount_service_account_token=False,
                 affinity=k.V1Affinity(pod_anti_affinity=anti_affinity),
                 topology_spread_constraints=spread,
             ),
         ),
     )
-    obj = k.V1Deployment(
-        api_version="apps/v1",
-        kind="Deployment",
-        metadata=_meta(name, namespace, {**labels, **selector}, annotations),
-        spec=spec,
+    obj = _serialize(
+        k.V1Deployment(
+            api_version="apps/v1",
+            kind="Deployment",
+            metadata=_meta(name, namespace, {**labels, **selector}, annotations),
+            spec=spec,
+        )
     )
-    return _serialize(obj)
+    pod = obj["spec"]["template"]["spec"]
+    box = pod["containers"][0]
+    resources = pods.resources(c, settings)
+    if resources:
+        box["resources"] = resources
+    box.update(pods.probes(c))
+    pod["securityContext"], box["securityContext"] = pods.security(settings)
+    volumes, mounts = pods.volumes(settings)
+    if volumes:
+        pod["volumes"], box["volumeMounts"] = volumes, mounts
+    return obj
+
+
+def service_account(
+    name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str]
+) -> dict[str, Any]:
+    """The pods' own identity, with no API token mounted (they do not call the API)."""
+    from kubernetes import client as k
+
+    return _serialize(
+        k.V1ServiceAccount(
+            api_version="v1",
+            kind="ServiceAccount",
+            metadata=_meta(name, namespace, labels, annotations),
+            automount_service_account_token=False,
+        )
+    )
+
+
+def service(
+    name: str,
+    c: ServiceComponent,
+    namespace: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> dict[str, Any]:
+    """A ClusterIP Service over the ready pods: the load balancing the model assumed
+    (kube-proxy spreads connections over the ready endpoints)."""
+    from kubernetes import client as k
+
+    return _serialize(
+        k.V1Service(
+            api_version="v1",
+            kind="Service",
+            metadata=_meta(name, namespace, labels, annotations),
+            spec=k.V1ServiceSpec(
+                selector={"app.kubernetes.io/name": name},
+                ports=[k.V1ServicePort(name="http", port=c.port, target_port="http")],
+            ),
+        )
+    )
 
 
 RPS_METRIC = "http_requests_per_second"
@@ -207,10 +263,69 @@ def hpa(
     return out
 
 
-def pdb(
-    name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str]
+def network_policy(
+    name: str,
+    port: int,
+    callers: frozenset[str | None],
+    monitoring_namespace: str,
+    namespace: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
 ) -> dict[str, Any]:
-    """At most one pod down at a time for voluntary disruptions (node drains, upgrades)."""
+    """Ingress to the pods on their port from exactly the components the request graph
+    shows calling them (from anywhere when clients outside the system call it first), and
+    from the monitoring namespace for scraping; everything else is refused."""
+    from kubernetes import client as k
+
+    peers = []
+    outside = None in callers
+    for caller in sorted(c for c in callers if c is not None):
+        peers.append(
+            k.V1NetworkPolicyPeer(
+                pod_selector=k.V1LabelSelector(match_labels={"app.kubernetes.io/name": caller})
+            )
+        )
+    rules = [
+        k.V1NetworkPolicyIngressRule(
+            _from=None if outside else peers,  # type: ignore[call-arg]
+            ports=[k.V1NetworkPolicyPort(port=port, protocol="TCP")],
+        )
+    ]
+    rules.append(
+        k.V1NetworkPolicyIngressRule(
+            _from=[  # type: ignore[call-arg]
+                k.V1NetworkPolicyPeer(
+                    namespace_selector=k.V1LabelSelector(
+                        match_labels={"kubernetes.io/metadata.name": monitoring_namespace}
+                    )
+                )
+            ],
+            ports=[k.V1NetworkPolicyPort(port=port, protocol="TCP")],
+        )
+    )
+    return _serialize(
+        k.V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=_meta(name, namespace, labels, annotations),
+            spec=k.V1NetworkPolicySpec(
+                pod_selector=k.V1LabelSelector(match_labels={"app.kubernetes.io/name": name}),
+                policy_types=["Ingress"],
+                ingress=rules,
+            ),
+        )
+    )
+
+
+def pdb(
+    name: str,
+    min_available: int,
+    namespace: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> dict[str, Any]:
+    """Voluntary disruptions (node drains, upgrades) may not take the ready pods below
+    ``min_available``."""
     from kubernetes import client as k
 
     obj = k.V1PodDisruptionBudget(
@@ -218,8 +333,92 @@ def pdb(
         kind="PodDisruptionBudget",
         metadata=_meta(name, namespace, labels, annotations),
         spec=k.V1PodDisruptionBudgetSpec(
-            max_unavailable=1,
+            min_available=min_available,
             selector=k.V1LabelSelector(match_labels={"app.kubernetes.io/name": name}),
         ),
     )
     return _serialize(obj)
+
+
+def service_monitor(
+    name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str]
+) -> dict[str, Any]:
+    """prometheus-operator's ServiceMonitor: Prometheus scrapes the pods' /metrics (the
+    request counter and latency histogram the alerts and the request-rate HPA read)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+        },
+    }
+
+
+def scaled_object(
+    name: str,
+    c: ServiceComponent,
+    settings: Kubernetes,
+    namespace: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> dict[str, Any]:
+    """KEDA's ScaledObject for the same autoscaling the simulation ran: the bounds, CPU and
+    memory as utilization triggers, the request rate and requests in flight per pod as
+    prometheus triggers (AverageValue: the query's total over the pods), the behavior
+    handed to the HPA that KEDA makes."""
+    spec = c.autoscaling
+    assert spec is not None
+    sel = f'namespace="{namespace}", pod=~"{name}-.*"'
+    total = settings.metrics.requests_total
+    triggers: list[dict[str, Any]] = []
+    for metric, target in spec.targets.items():
+        if metric in ("cpu", "memory"):
+            triggers.append(
+                {
+                    "type": metric,
+                    "metricType": "Utilization",
+                    "metadata": {"value": str(round(target * 100))},
+                }
+            )
+            continue
+        query = (
+            f"sum(rate({total}{{{sel}}}[{spec.metrics_window:g}s]))"
+            if metric == "rps"
+            else f"sum({PODS_METRIC}{{{sel}}})"
+        )
+        triggers.append(
+            {
+                "type": "prometheus",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "serverAddress": settings.prometheus_url,
+                    "query": query,
+                    "threshold": f"{target:g}",
+                },
+            }
+        )
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicaCount": spec.min,
+            "maxReplicaCount": spec.max,
+            "pollingInterval": max(1, round(spec.metrics_window)),
+            "advanced": {"horizontalPodAutoscalerConfig": {"behavior": hpa_behavior(spec)}},
+            "triggers": triggers,
+        },
+    }

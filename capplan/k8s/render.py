@@ -1,15 +1,19 @@
 """From a scenario and its simulated result to a validated set of manifest files.
 
-Services become a Deployment, a HorizontalPodAutoscaler (when the scenario gives
-autoscaling bounds) and a PodDisruptionBudget each; stateful stores, which operators or
-charts run, get their sizing in a values file; alert thresholds become a
-PrometheusRule; a kustomization.yaml lets ``kubectl apply -k`` take the whole set. Every
-object carries the scenario, its hash, the capplan version and the projected figures
-that justified it. Everything is validated before anything is written.
+Each service becomes a Deployment (probes, a restricted security context, guaranteed
+memory), a Service, a ServiceAccount, a NetworkPolicy admitting the callers of the
+request graph, a ServiceMonitor, the autoscaling the simulation ran (an HPA, or a KEDA
+ScaledObject) and, where it can keep capacity through a drain, a PodDisruptionBudget.
+Alerts become a PrometheusRule; a kustomization.yaml lets ``kubectl apply -k`` take the
+whole set. What is not a Kubernetes object (Helm values for the stores' charts, the
+metrics adapter and the cluster autoscaler) goes under values/. Every object carries the
+scenario, its hash, the capplan version and the projected figures that justified it.
+Everything is validated before anything is written.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +21,17 @@ import yaml
 
 from capplan._version import __version__
 from capplan.files import inside, write_text
-from capplan.k8s import monitoring, objects
+from capplan.k8s import charts, monitoring, objects
 from capplan.k8s.validate import check_all, check_namespace, check_scenario, check_version
 from capplan.scenario.components import ServiceComponent
+from capplan.scenario.graph import callers
 from capplan.scenario.model import Scenario, scenario_hash
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
+VALUES = "values"
+"""Subfolder for what is not a Kubernetes object (Helm values for the stores' charts, the
+metrics adapter and the cluster autoscaler): ``kubectl apply -f`` does not recurse into it
+and the kustomization does not list it."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,17 @@ def deployed(scenario: Scenario) -> list[tuple[str, ServiceComponent]]:
     ]
 
 
-def check_inputs(scenario: Scenario, namespace: str, kubernetes_version: str) -> None:
+def namespace_of(scenario: Scenario, namespace: str | None) -> str:
+    """The command line's namespace, else the scenario's ``kubernetes.namespace``, else
+    default."""
+    return namespace or scenario.kubernetes.namespace or "default"
+
+
+def check_inputs(scenario: Scenario, namespace: str | None, kubernetes_version: str) -> None:
     """Everything ``render`` needs from its inputs, checked before anything is simulated."""
     check_version(kubernetes_version)
-    check_namespace(namespace)
+    if namespace is not None:
+        check_namespace(namespace)
     check_scenario(scenario, [n for n, _ in deployed(scenario)])
 
 
@@ -67,7 +83,9 @@ def worker_bound(c: dict[str, Any]) -> bool:
     return bool(c.get("work_utilization", c["utilization"]) < c["utilization"] / 2)
 
 
-def hpa_comment(name: str, c: ServiceComponent, measured: dict[str, Any]) -> list[str]:
+def hpa_comment(
+    name: str, c: ServiceComponent, measured: dict[str, Any], keda: bool = False
+) -> list[str]:
     """What the HPA file says above the object: its targets, and what to watch for."""
     spec = c.autoscaling
     assert spec is not None
@@ -83,9 +101,14 @@ def hpa_comment(name: str, c: ServiceComponent, measured: dict[str, Any]) -> lis
         f"{spec.tolerance:g}, as simulated (sync every {spec.sync_period:g}s, metrics over "
         f"{spec.metrics_window:g}s).",
     ]
-    if {"rps", "inflight"} & set(spec.targets):
+    if keda:
         lines.append(
-            "Pods metrics come from a metrics adapter: prometheus-adapter-values.yaml has its rules."
+            "KEDA makes the HPA (keda-hpa-<name>) from this, querying Prometheus for the rates."
+        )
+    elif {"rps", "inflight"} & set(spec.targets):
+        lines.append(
+            "Pods metrics come from a metrics adapter: values/prometheus-adapter-values.yaml has "
+            "its rules."
         )
     if any("tolerance" in d for d in objects.hpa_behavior(spec).values()):
         lines.append(
@@ -105,15 +128,55 @@ def hpa_comment(name: str, c: ServiceComponent, measured: dict[str, Any]) -> lis
     return lines
 
 
+def _callers_comment(name: str, called: frozenset[str | None]) -> str:
+    inside_ = sorted(c for c in called if c is not None)
+    who = ", ".join(inside_) if inside_ else "no other component"
+    if None in called:
+        return (
+            f"{name} is called first by clients outside the system: its port is open to "
+            f"every source (the request graph also shows {who} calling it)."
+        )
+    return f"Only {who} call {name} in the scenario's request graph: only they may connect."
+
+
+def disruption_budget(c: ServiceComponent, measured: dict[str, Any]) -> tuple[int, str] | None:
+    """(minAvailable, comment) for the PodDisruptionBudget, or None where one replica
+    cannot have one (a budget on a single pod blocks every drain or protects nothing).
+
+    minAvailable is what the projected load needs: the replicas that keep the busiest
+    resource under its target (the HPA's CPU target, else 70%), at most all but one, so
+    that a drain can always proceed one pod at a time."""
+    start = c.autoscaling.min if c.autoscaling is not None else c.replicas
+    replicas = max(start, c.replicas)
+    if replicas < 2:
+        return None
+    target = (c.autoscaling.cpu_target if c.autoscaling else None) or 0.7
+    load = max(measured["utilization"], measured.get("cpu_utilization") or 0.0)
+    needed = max(1, math.ceil(c.replicas * load / target - 1e-9))
+    if needed > replicas - 1:
+        return replicas - 1, (
+            f"The projected load needs {needed} of {replicas} replicas: none is spare, so a "
+            "drain takes it below that for as long as a pod restarts. Add a replica (or raise "
+            "the HPA's minimum) to keep it through drains."
+        )
+    return needed, (
+        f"A drain keeps at least {needed} ready: what the projected load needs at the "
+        f"{target * 100:.0f}% target (projected {load * 100:.0f}% busy at {c.replicas})."
+    )
+
+
 def render(
     scenario: Scenario,
     result: dict[str, Any],
-    namespace: str = "default",
+    namespace: str | None = None,
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
 ) -> list[Rendered]:
     """The manifest set, validated for ``kubernetes_version``; raises ManifestError, or
-    ScenarioError for what the scenario must give (names, images)."""
+    ScenarioError for what the scenario must give (names, images). ``namespace`` overrides
+    the scenario's ``kubernetes.namespace``."""
     kubernetes_version = check_version(kubernetes_version)
+    check_scenario(scenario, [n for n, _ in deployed(scenario)])
+    namespace = namespace_of(scenario, namespace)
     check_namespace(namespace)
     labels = {"app.kubernetes.io/part-of": scenario.name, "app.kubernetes.io/managed-by": "capplan"}
     base = {
@@ -132,6 +195,8 @@ def render(
     files: list[Rendered] = []
     services = deployed(scenario)
     check_scenario(scenario, [n for n, _ in services])
+    settings = scenario.kubernetes
+    called_by = callers(scenario)
     for name, c in services:
         measured = result["components"][name]
         notes = {
@@ -140,12 +205,47 @@ def render(
         }
         if "cpu_utilization" in measured:
             notes["capplan.io/projected-cpu-utilization"] = _sig(measured["cpu_utilization"])
-        files.append(
+        own = {**labels, "app.kubernetes.io/name": name}
+        files += [
             Rendered(
-                f"{name}-deployment.yaml", "", objects.deployment(name, c, namespace, labels, notes)
+                f"{name}-deployment.yaml",
+                "",
+                objects.deployment(name, c, namespace, labels, notes, settings),
+            ),
+            Rendered(f"{name}-service.yaml", "", objects.service(name, c, namespace, own, base)),
+            Rendered(
+                f"{name}-serviceaccount.yaml",
+                "",
+                objects.service_account(name, namespace, own, base),
+            ),
+            Rendered(
+                f"{name}-networkpolicy.yaml",
+                _callers_comment(name, called_by[name]),
+                objects.network_policy(
+                    name,
+                    c.port,
+                    called_by[name],
+                    settings.monitoring_namespace,
+                    namespace,
+                    own,
+                    base,
+                ),
+            ),
+            Rendered(
+                f"{name}-servicemonitor.yaml",
+                "",
+                objects.service_monitor(name, namespace, own, base),
+            ),
+        ]
+        if c.autoscaling is not None and settings.autoscaler == "keda":
+            files.append(
+                Rendered(
+                    f"{name}-scaledobject.yaml",
+                    "\n".join(hpa_comment(name, c, measured, keda=True)),
+                    objects.scaled_object(name, c, settings, namespace, labels, notes),
+                )
             )
-        )
-        if c.autoscaling is not None:
+        elif c.autoscaling is not None:
             files.append(
                 Rendered(
                     f"{name}-hpa.yaml",
@@ -153,12 +253,24 @@ def render(
                     objects.hpa(name, c, namespace, labels, notes),
                 )
             )
-        files.append(Rendered(f"{name}-pdb.yaml", "", objects.pdb(name, namespace, labels, notes)))
+        budget = disruption_budget(c, measured)
+        if budget is not None:
+            min_available, why = budget
+            files.append(
+                Rendered(
+                    f"{name}-pdb.yaml",
+                    why,
+                    objects.pdb(name, min_available, namespace, labels, notes),
+                )
+            )
     rule = monitoring.prometheus_rule(scenario, [n for n, _ in services], namespace, labels, base)
     if rule is not None:
         files.append(Rendered("prometheusrule.yaml", "", rule))
+    adapter = (
+        None if settings.autoscaler == "keda" else monitoring.adapter_values(scenario, namespace)
+    )
     extras = [
-        ("prometheus-adapter-values.yaml", monitoring.adapter_values(scenario, namespace)),
+        ("prometheus-adapter-values.yaml", adapter),
         ("cluster-autoscaler-values.yaml", monitoring.cluster_autoscaler_values(scenario)),
     ]
     check_all([f.obj for f in files if f.obj is not None], kubernetes_version)
@@ -170,12 +282,23 @@ def render(
         if f.obj is not None
     ]
     for file_name, (values, comment) in ((f, v) for f, v in extras if v is not None):
-        out.append(Rendered(file_name, _yaml(values, [*header, "", *comment]), None))
-    stores = monitoring.stores_values(scenario)
+        out.append(Rendered(f"{VALUES}/{file_name}", _yaml(values, [*header, "", *comment]), None))
+    charted = set()
+    for name, store in scenario.components.items():
+        got = charts.chart_values(scenario, name, store)
+        if got is not None:
+            values, comment = got
+            charted.add(name)
+            out.append(
+                Rendered(
+                    f"{VALUES}/{name}-values.yaml", _yaml(values, [*header, "", *comment]), None
+                )
+            )
+    stores = monitoring.stores_values(scenario, exclude=charted)
     if stores:
         out.append(
             Rendered(
-                "stores-values.yaml",
+                f"{VALUES}/stores-values.yaml",
                 _yaml(
                     stores,
                     [
@@ -202,7 +325,8 @@ def write(files: list[Rendered], out_dir: str) -> list[str]:
     """Write the (already validated) set, each file atomically; returns the paths."""
     paths = []
     for f in files:
-        path = inside(out_dir, f.name)
+        folder, _, leaf = f.name.rpartition("/")
+        path = inside(inside(out_dir, folder) if folder else out_dir, leaf)
         write_text(path, f.text)
         paths.append(str(path))
     return paths

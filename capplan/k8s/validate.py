@@ -15,7 +15,14 @@ from typing import Any
 from capplan.errors import CapplanError, Problem, ScenarioError
 from capplan.scenario.model import Scenario
 
-SCHEMA_KINDS = {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+SCHEMA_KINDS = {
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Service",
+    "ServiceAccount",
+    "NetworkPolicy",
+}
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 """RFC 1123 label: names of Deployments, Services and namespaces, and label values."""
@@ -69,6 +76,9 @@ def check_scenario(scenario: Scenario, services: list[str]) -> None:
                 scenario.name,
             )
         )
+    given = scenario.kubernetes.namespace
+    if given is not None and not DNS_LABEL.fullmatch(given):
+        problems.append(scenario.problem(("kubernetes", "namespace"), DNS_LABEL_RULE, given))
     for name in services:
         if not DNS_LABEL.fullmatch(name):
             problems.append(scenario.problem(("components", name), DNS_LABEL_RULE, name))
@@ -132,6 +142,17 @@ def problems(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
         found.append(
             f"spec.minReplicas: exceeds maxReplicas ({spec['minReplicas']} > {spec['maxReplicas']})"
         )
+    if kind == "ScaledObject":
+        for key in ("scaleTargetRef", "triggers"):
+            if not spec.get(key):
+                found.append(f"spec.{key}: required")
+        if spec.get("minReplicaCount", 0) > spec.get("maxReplicaCount", 0):
+            found.append("spec.minReplicaCount: exceeds maxReplicaCount")
+    if kind == "ServiceMonitor":
+        if not spec.get("selector"):
+            found.append("spec.selector: required")
+        if not spec.get("endpoints"):
+            found.append("spec.endpoints: required")
     if kind == "PrometheusRule":
         for g, group in enumerate(spec.get("groups", [])):
             for r, rule in enumerate(group.get("rules", [])):

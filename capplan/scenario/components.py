@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from capplan.scenario.autoscaling import Autoscaling, Memory
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import LinkComponent, LlmApiComponent
+from capplan.scenario.kubernetes import Health
 from capplan.scenario.types import (
     Bytes,
     Cpu,
@@ -94,6 +95,8 @@ class ServiceComponent(Model):
     """Container image, for rendered manifests (e.g. ghcr.io/acme/api:1.4)."""
     port: Annotated[int, Field(gt=0, lt=65536, strict=True)] = 8080
     """Container port, for rendered manifests."""
+    health: Health = Field(default_factory=Health)
+    """Health endpoint for the rendered probes (default GET /healthz on ``port``)."""
 
     @property
     def capacity(self) -> int:
@@ -115,6 +118,8 @@ class DatabaseComponent(ServiceComponent):
     """
 
     type: Literal["database"]  # type: ignore[assignment]
+    chart: Literal["bitnami/mongodb-sharded", "neo4j/neo4j"] | None = None
+    """The Helm chart that runs it, for rendered values (without one: generic sizing)."""
     shards: SmallCount = 1
     """Shards; a call goes to one shard chosen uniformly."""
     read_replicas: Annotated[int, Field(ge=0, le=1000, strict=True)] = 0
@@ -137,6 +142,8 @@ class CacheComponent(ServiceComponent):
     """
 
     type: Literal["cache"]  # type: ignore[assignment]
+    chart: Literal["bitnami/redis-cluster"] | None = None
+    """The Helm chart that runs it, for rendered values (without one: generic sizing)."""
     hit_ratio: Fraction
     """Fraction of lookups that hit, e.g. '85%'."""
 

@@ -37,3 +37,20 @@ def waits_on(scenario: Scenario) -> dict[str, frozenset[str]]:
         seen.discard(name)
         closure[name] = frozenset(seen)
     return closure
+
+
+def callers(scenario: Scenario) -> dict[str, frozenset[str | None]]:
+    """For each component, who calls it directly: other components, and ``None`` for the
+    clients outside the system (the first steps of a request type). A link is crossed,
+    not called: it has no callers."""
+    found: dict[str, set[str | None]] = {name: set() for name in scenario.components}
+
+    def walk(steps: list[Step], holder: str | None) -> None:
+        for step in steps:
+            found[step.call].add(holder)
+            walk(step.steps, step.call)
+            walk(step.on_miss, holder)
+
+    for rtype in scenario.requests.values():
+        walk(rtype.steps, None)
+    return {name: frozenset(c) for name, c in found.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
@@ -14,6 +14,7 @@ from capplan.scenario.components import Component
 from capplan.scenario.costs import Costs
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import Tokens
+from capplan.scenario.kubernetes import Kubernetes
 from capplan.scenario.profile import Profile
 from capplan.scenario.types import (
     Bytes,
@@ -276,9 +277,34 @@ class Scenario(Model):
     """Prices, for the monthly cost."""
     alerts: Alerts | None = None
     """Alert thresholds, for rendered monitoring rules."""
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    """How the services are deployed, for rendered manifests."""
 
     _origins: dict[tuple[str | int, ...], tuple[str, int]] = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="<scenario>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _guaranteed_memory(cls, data: Any) -> Any:
+        """With ``kubernetes.guaranteed_memory`` (the default), a component's memory
+        request is its memory limit: in the manifests, in node placement and in memory
+        utilization alike, so that what is simulated is what is deployed."""
+        if not isinstance(data, dict) or not isinstance(data.get("components"), dict):
+            return data
+        settings = data.get("kubernetes")
+        if isinstance(settings, dict) and settings.get("guaranteed_memory", True) is not True:
+            return data
+        components = {}
+        for name, c in data["components"].items():
+            res = c.get("resources") if isinstance(c, dict) else None
+            limits = res.get("limits") if isinstance(res, dict) else None
+            if isinstance(res, dict) and isinstance(limits, dict) and limits.get("memory"):
+                requests = res.get("requests")
+                requests = dict(requests) if isinstance(requests, dict) else {}
+                requests["memory"] = limits["memory"]
+                c = {**c, "resources": {**res, "requests": requests}}
+            components[name] = c
+        return {**data, "components": components}
 
     def __eq__(self, other: object) -> bool:
         # the same scenario whichever files and lines it was read from
