@@ -345,9 +345,17 @@ def pointwise(scenario: Scenario, windows: list[Window]) -> list[Window]:
         if rate <= 0:
             out.append(w)
             continue
-        scaled = scenario.model_copy(
-            update={"load_scale": scenario.load_scale * rate / scenario.arrival_rate}
+        # the window's rate as the workload's own, load_scale unchanged: what load_scale
+        # also scales (a link's background traffic) does not follow the profile in a run
+        workload = scenario.workload.model_copy(
+            update={
+                "arrival_rate": rate / scenario.load_scale,
+                "daily_requests": None,
+                "peak_factor": 1.0,
+                "profile": None,
+            }
         )
+        scaled = scenario.model_copy(update={"workload": workload})
         try:
             mean = analyze(scaled)["latency_mean_s"]
         except SimulationError:
