@@ -11,11 +11,13 @@ round then simulates the run and reads why it failed, if it did:
 
 - pods pending at ``max_nodes``: the node group's bound is raised to what the HPAs' maxima
   need (a decision listed apart, like every provisioned change);
-- an objective broken while capacity lagged (pods wanted, not yet ready): a configured
-  scale-up policy slower than Kubernetes' default is replaced by the default, else the
-  targets are lowered by ten points, so that the HPA starts earlier on a ramp and the
-  pods already there absorb the rise while new ones start;
-- an objective broken with no lag (the HPA's metrics did not ask for more): ``min`` rises.
+- then service by service: workers that ran out while the CPU stayed low (an HPA on CPU
+  cannot see it) add an ``inflight_target``; a service that lagged (pods wanted, not yet
+  ready) while an objective broke gets Kubernetes' default scale-up if its own was
+  slower, else its primary target ten points lower (at most twice), so that the HPA
+  starts earlier on a ramp and the pods already there absorb the rise while new ones
+  start; one that still lags, whose workers were over 85% busy, or any when nothing
+  lagged, gets a ``min`` halfway to the busiest window's need.
 
 Once a round meets every objective, one cheaper candidate (targets ten points higher) is
 tried and kept if it also meets them with fewer node-hours. Objectives are the scenario's
@@ -40,6 +42,9 @@ from capplan.sim.runner import Runner
 STEP = 0.1
 """How far a utilization target moves in one round (ten points)."""
 LOWEST_TARGET = 0.3
+MOST_LOWERINGS = 2
+"""Targets lowered at most twice for a service (70% -> 50%); a lag that persists then
+raises ``min`` instead: the rise is faster than any target lets new pods arrive."""
 HIGHEST_TARGET = 0.9
 STEADY_SPAN_S = 1200.0
 """Simulated time of each steady-state sizing run at the peak and trough rates."""
@@ -76,12 +81,21 @@ def multipliers(s: Scenario) -> list[float]:
 
 
 def _steady(s: Scenario, m: float) -> Scenario:
-    """``s`` under a constant load at multiplier ``m``, short, controllers off."""
+    """``s`` under a constant load at multiplier ``m``, short, controllers off. The rate is
+    set as the workload's own, load_scale unchanged: what load_scale also scales (a link's
+    background traffic) does not follow the profile in a run."""
     sim = s.simulation
+    workload = s.workload.model_copy(
+        update={
+            "arrival_rate": s.arrival_rate * m / s.load_scale,
+            "daily_requests": None,
+            "peak_factor": 1.0,
+            "profile": None,
+        }
+    )
     return s.model_copy(
         update={
-            "workload": s.workload.model_copy(update={"profile": None}),
-            "load_scale": s.load_scale * m,
+            "workload": workload,
             "simulation": sim.model_copy(
                 update={
                     "duration": STEADY_SPAN_S,
@@ -95,21 +109,14 @@ def _steady(s: Scenario, m: float) -> Scenario:
 
 
 def _scaled(hpa: Autoscaling, target: float) -> Autoscaling:
-    """``hpa`` with every target moved in proportion, its first utilization target (or
-    its first target) becoming ``target``'s equivalent."""
-    first = next(iter(hpa.targets.values()))
-    primary = hpa.cpu_target or hpa.memory_target
-    factor = target / primary if primary else target / first
-    update: dict[str, Any] = {}
-    for key in ("cpu_target", "memory_target"):
-        value = getattr(hpa, key)
-        if value is not None:
-            update[key] = min(1.0, value * factor)
-    for key in ("rps_target", "inflight_target"):
-        value = getattr(hpa, key)
-        if value is not None:
-            update[key] = value * factor
-    return hpa.model_copy(update=update)
+    """``hpa`` with its primary target (CPU, else memory, else the first Pods target in
+    proportion) moved to ``target``; the others stay as given."""
+    if hpa.cpu_target is not None:
+        return hpa.model_copy(update={"cpu_target": min(1.0, target)})
+    if hpa.memory_target is not None:
+        return hpa.model_copy(update={"memory_target": min(1.0, target)})
+    key = "rps_target" if hpa.rps_target is not None else "inflight_target"
+    return hpa.model_copy(update={key: getattr(hpa, key) * target / _level(hpa)})
 
 
 def _level(hpa: Autoscaling) -> float:
@@ -143,6 +150,30 @@ def _default_scale_up(hpa: Autoscaling) -> Autoscaling:
     up = ScalingRules.model_validate(SCALE_UP_DEFAULT)
     down = hpa.behavior.scaleDown if hpa.behavior is not None else None
     return hpa.model_copy(update={"behavior": Behavior(scaleUp=up, scaleDown=down)})
+
+
+INFLIGHT_SHARE = 0.7
+"""An added in-flight target: this share of a pod's workers."""
+HOT = 0.85
+"""A component whose workers are busier than this in some window is short of replicas."""
+
+
+def _peaks(result: dict[str, Any], name: str) -> dict[str, Any]:
+    """Over the run's windows: the busiest workers and CPU of ``name``, whether its workers
+    ran out while its CPU stayed low (an HPA on CPU would not see it), and whether it
+    lagged (replicas wanted, not ready)."""
+    wins = [w["components"][name] for w in result["timeline"]["windows"]]
+    workers = max((c["utilization"] or 0.0 for c in wins), default=0.0)
+    cpu = max((c.get("cpu_utilization") or 0.0 for c in wins), default=0.0)
+    lagged = any(
+        (c.get("replicas_desired") or 0.0) - (c.get("replicas_ready") or 0.0) > 0.5 for c in wins
+    )
+    return {
+        "workers": workers,
+        "cpu": cpu,
+        "worker_bound": workers > 0.7 and cpu < 0.75 * workers,
+        "lagged": lagged,
+    }
 
 
 def _objectives(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -238,6 +269,7 @@ def size_over_time(
             replicas[name] = need_hi[name]  # not autoscaled: held at the peak's need
     best: tuple[Scenario, dict[str, Any], float] | None = None
     cheaper_tried = False
+    lowered = dict.fromkeys(scaled, 0)
     best_first: Scenario | None = None
     kept = hpas
     rounds: list[dict[str, Any]] = []
@@ -294,19 +326,43 @@ def size_over_time(
         lagging = bool(control.get("slo_broke_while_lagging"))
         moved = dict(hpas)
         for name, hpa in hpas.items():
-            if lagging and _slow_scale_up(hpa):
+            seen = _peaks(result, name)
+            if seen["worker_bound"] and hpa.inflight_target is None:
+                # the HPA's metrics stay low while the workers run out: scale on what runs out
+                pool = candidate.components[name]
+                assert isinstance(pool, ServiceComponent)
+                target = max(1.0, round(pool.workers * INFLIGHT_SHARE, 1))
+                moved[name] = hpa.model_copy(update={"inflight_target": target})
+                reasons[name].append(
+                    f"workers {seen['workers'] * 100:.0f}% busy at {seen['cpu'] * 100:.0f}% CPU: "
+                    f"scale also on {target:g} requests in flight per pod"
+                )
+            elif lagging and seen["lagged"] and _slow_scale_up(hpa):
                 moved[name] = _default_scale_up(hpa)
                 reasons[name].append("scale-up policy too slow for the ramp: Kubernetes' default")
-            elif lagging and _level(hpa) - STEP >= LOWEST_TARGET - 1e-9:
+            elif (
+                lagging
+                and seen["lagged"]
+                and _level(hpa) - STEP >= LOWEST_TARGET - 1e-9
+                and (lowered[name] < MOST_LOWERINGS)
+            ):
+                lowered[name] += 1
                 moved[name] = _scaled(hpa, _level(hpa) - STEP)
                 reasons[name].append(
                     f"target {_level(hpa) * 100:.0f}% -> {(_level(hpa) - STEP) * 100:.0f}%: "
                     "objectives broke while new pods were starting"
                 )
-            else:
-                low = max(hpa.min + 1, math.ceil(hpa.min * 1.25))
+            elif seen["workers"] > HOT or seen["lagged"] or not lagging:
+                # a rise faster than pods can start: hold more of the peak's need from the
+                # start (halfway there each round)
+                peak = need_hi.get(name, hpa.max)
+                low = max(hpa.min + 1, math.ceil((hpa.min + peak) / 2))
                 moved[name] = hpa.model_copy(update={"min": low, "max": max(hpa.max, low)})
-                reasons[name].append(f"min {hpa.min} -> {low}: objectives broke with no lag")
+                reasons[name].append(
+                    f"min {hpa.min} -> {low}: objectives broke with its workers "
+                    f"{seen['workers'] * 100:.0f}% busy at the worst window, faster than "
+                    "new pods could help"
+                )
         if moved == hpas:
             break
         hpas = moved

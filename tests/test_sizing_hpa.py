@@ -4,11 +4,12 @@ the objectives over the run when simulated again, where the given ones did not."
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from capplan import simulate
 from capplan.scenario import load_scenario
-from capplan_helpers import cli
+from capplan_helpers import ROOT, cli
 
 RAMP = """\
 capplan: 1
@@ -75,3 +76,18 @@ def test_size_finds_hpa_settings_and_nodes_that_hold_the_objectives_over_the_run
     assert over["objectives_met_today"] is False
     assert over["rounds"][-1]["met"] or any(r["met"] for r in over["rounds"])
     assert "node-hours over the run" in stdout
+
+
+def test_the_steady_runs_take_the_windows_rate_not_a_larger_load_scale():
+    """load_scale also scales a link's background traffic, which a profile does not move:
+    the steady-state sizing at the busiest window must run that window's rate with the
+    scenario's own load_scale."""
+    from capplan.sizing_hpa import _steady, multipliers
+
+    s = load_scenario(ROOT / "scenarios" / "10x-spike.yaml")
+    peak = max(multipliers(s))
+    assert 9 < peak < 9.3  # the 10x day's busiest hour (3.06x its mean) times the 3x launch
+    steady = _steady(s, peak)
+    assert steady.load_scale == s.load_scale
+    assert steady.arrival_rate == pytest.approx(s.arrival_rate * peak)
+    assert steady.workload.stationary and not steady.simulation.autoscale
