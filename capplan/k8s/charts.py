@@ -8,7 +8,8 @@ The keys are the charts' own: bitnami/mongodb-sharded (``shards``,
 ``shardsvr.persistence.size``, ``configsvr.replicaCount``, ``mongos.replicaCount``),
 bitnami/redis-cluster (``cluster.nodes``, ``cluster.replicas``, ``redis.resources``,
 ``persistence.size``) and neo4j/neo4j (``neo4j.resources``, ``volumes.data``), whose
-clusters are one release per server.
+clusters are one release per server; written against bitnami/mongodb-sharded 8.x,
+bitnami/redis-cluster 10.x and neo4j/neo4j 5.x, whose files say so.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
         if size:
             values["shardsvr"]["persistence"] = {"size": size}
         return values, [
-            f"{name}: values for bitnami/mongodb-sharded: {c.shards} shards of {members} members",
+            f"{name}: values for bitnami/mongodb-sharded (keys of its 8.x releases): {c.shards} "
+            f"shards of {members} members",
             f"({c.replicas} serving every operation, {c.read_replicas} read replicas as",
             "secondaries with reads preferring them); 3 config servers and 2 mongos routers",
             "(not modelled: sized as the chart's defaults). Persistence: the stored data",
@@ -78,7 +80,8 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
         if res:
             values["redis"] = {"resources": res}
         return values, [
-            f"{name}: values for bitnami/redis-cluster: {c.replicas} primaries (what the model",
+            f"{name}: values for bitnami/redis-cluster (keys of its 10.x releases): {c.replicas} "
+            "primaries (what the model",
             "serves from), each with one replica for failover (cluster.nodes counts both).",
         ]
     assert chart == "neo4j/neo4j" and isinstance(c, DatabaseComponent)
@@ -95,7 +98,7 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
             }
         }
     return values, [
-        f"{name}: values for neo4j/neo4j, one release per server: install it",
+        f"{name}: values for neo4j/neo4j (its 5.x releases), one release per server: install it",
         f"{c.replicas + c.read_replicas} times with these values ({c.replicas} primaries serving every",
         f"operation, {c.read_replicas} secondaries serving reads; neo4j 5 clusters are one",
         "release per server).",
