@@ -8,6 +8,7 @@ scale-up policy, upstream's replica formula), not written in as constants."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -329,22 +330,29 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("hpa", "key"), BAD, ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD)])
-def test_bad_autoscaling_exits_2_naming_file_line_and_key(tmp_path, hpa, key):
+def _validate(tmp_path, component: dict[str, Any], **top: Any) -> tuple[int, str, Any]:
+    """``capplan validate`` on a one-service scenario written to bad.yaml."""
     import yaml
 
-    component = _service(autoscaling=hpa)
-    del component["startup"]
     doc = {
         "capplan": 1,
         "name": "bad",
         "workload": {"arrival_rate": "20/s"},
         "requests": {"r": {"steps": [{"call": "api"}]}},
         "components": {"api": component},
+        **top,
     }
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     code, _, err = cli("validate", str(path))
+    return code, err, path
+
+
+@pytest.mark.parametrize(("hpa", "key"), BAD, ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD)])
+def test_bad_autoscaling_exits_2_naming_file_line_and_key(tmp_path, hpa, key):
+    component = _service(autoscaling=hpa)
+    del component["startup"]
+    code, err, path = _validate(tmp_path, component)
     assert code == 2, err
     assert "Traceback" not in err
     assert str(path) in err or "bad.yaml" in err
@@ -353,18 +361,40 @@ def test_bad_autoscaling_exits_2_naming_file_line_and_key(tmp_path, hpa, key):
 
 
 def test_cpu_target_without_cpu_figures_is_refused(tmp_path):
-    import yaml
-
     component = _service(autoscaling={"min": 1, "max": 4, "cpu_target": "50%"})
     del component["cpu_per_request"]
-    doc = {
-        "capplan": 1,
-        "name": "bad",
-        "workload": {"arrival_rate": "20/s"},
-        "requests": {"r": {"steps": [{"call": "api"}]}},
-        "components": {"api": component},
-    }
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    code, _, err = cli("validate", str(path))
+    code, err, _ = _validate(tmp_path, component)
     assert code == 2 and "cpu_per_request" in err and "Traceback" not in err
+
+
+NODE = {"cpu": 4, "memory": "16Gi", "price_per_hour": 0.2}
+BAD_KEYS = [
+    ({"startup": {"distribution": "lognormal", "p50": "-5s", "p95": "60s"}}, {}, "startup"),
+    ({"memory": {"base": "lots", "per_request": "8Mi"}}, {}, "memory.base"),
+    ({"health": {"path": "healthz"}}, {}, "health.path"),
+    ({"health": {"port": 70000}}, {}, "health.port"),
+    (
+        {},
+        {"costs": {"node": NODE, "cluster": {"min_nodes": 1, "node_startup": "-1s"}}},
+        "node_startup",
+    ),
+    (
+        {},
+        {"costs": {"node": NODE, "cluster": {"scale_down_utilization_threshold": "150%"}}},
+        "scale_down_utilization_threshold",
+    ),
+    ({}, {"simulation": {"autoscale": "sometimes"}}, "simulation.autoscale"),
+    ({}, {"kubernetes": {"security": {"run_as_user": 0}}}, "run_as_user"),
+    ({}, {"kubernetes": {"autoscaler": "vpa"}}, "kubernetes.autoscaler"),
+    ({}, {"kubernetes": {"guaranteed_memory": "yes please"}}, "guaranteed_memory"),
+]
+
+
+@pytest.mark.parametrize(("extra", "top", "key"), BAD_KEYS, ids=[k for _, _, k in BAD_KEYS])
+def test_bad_values_of_the_new_keys_exit_2_with_file_line_and_key(tmp_path, extra, top, key):
+    component = {**_service(), **extra}
+    code, err, path = _validate(tmp_path, component, **top)
+    assert code == 2, err
+    assert "Traceback" not in err and key in err
+    assert re.search(r"bad\.yaml:\d+ ", err), err
+    assert path.exists()  # the user's file is left as it was

@@ -22,7 +22,8 @@ from capplan.scenario.components import CacheComponent, DatabaseComponent
 from capplan.scenario.model import Scenario
 
 
-def _resources(c: Any) -> dict[str, Any] | None:
+def store_resources(c: Any) -> dict[str, Any] | None:
+    """A store's requests and limits as quantities, None without any."""
     if c.resources is None:
         return None
     out = {}
@@ -50,7 +51,7 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
     chart = getattr(c, "chart", None)
     if chart is None:
         return None
-    res = _resources(c)
+    res = store_resources(c)
     if chart == "bitnami/mongodb-sharded":
         assert isinstance(c, DatabaseComponent)
         members = c.replicas + c.read_replicas

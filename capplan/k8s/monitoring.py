@@ -207,7 +207,7 @@ def _camel(name: str) -> str:
 
 def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[str, Any]:
     """Sizing of the stateful stores that name no chart, for the operators that run them."""
-    from capplan.k8s.objects import quantities
+    from capplan.k8s.charts import store_resources
 
     out: dict[str, Any] = {}
     for name, c in scenario.components.items():
@@ -216,11 +216,9 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
         entry: dict[str, Any] = {"type": c.type, "replicas": c.replicas, "workers": c.workers}
         if isinstance(c, DatabaseComponent):
             entry.update(shards=c.shards, read_replicas=c.read_replicas)
-        if c.resources is not None:
-            for kind in ("requests", "limits"):
-                amounts = quantities(getattr(c.resources, kind))
-                if amounts is not None:
-                    entry.setdefault("resources", {})[kind] = amounts
+        resources = store_resources(c)
+        if resources is not None:
+            entry["resources"] = resources
         out[name] = entry
     if out and scenario.costs is not None and scenario.costs.storage is not None:
         storage = scenario.costs.storage

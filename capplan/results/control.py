@@ -45,8 +45,7 @@ def _ratio(scenario: Scenario, name: str, w: WindowRecord) -> float | None:
 def _trigger(scenario: Scenario, name: str, windows: tuple[WindowRecord, ...], at: float) -> float:
     """The start of the window in which the load change behind a scale-up at ``at`` began."""
     tolerance = _hpa(scenario, name).tolerance
-    width = windows[1].start_s - windows[0].start_s if len(windows) > 1 else float("inf")
-    k = min(int(at // width), len(windows) - 1) if width != float("inf") else 0
+    k = min(int(at // scenario.simulation.window_s), len(windows) - 1)
     first = k
     while first > 0:
         r = _ratio(scenario, name, windows[first - 1])
@@ -56,7 +55,7 @@ def _trigger(scenario: Scenario, name: str, windows: tuple[WindowRecord, ...], a
     return windows[first].start_s
 
 
-def _lagging(scenario: Scenario, w: WindowRecord, names: list[str]) -> bool:
+def _lagging(w: WindowRecord, names: list[str]) -> bool:
     if w.pods_pending:
         return True
     for name in names:
@@ -138,9 +137,7 @@ def summarize_control(
     count = min(len(r.windows) for r in records)
     for k in range(count):
         hits = sum(
-            1
-            for r in records
-            if _broke(scenario, r.windows[k]) and _lagging(scenario, r.windows[k], names)
+            1 for r in records if _broke(scenario, r.windows[k]) and _lagging(r.windows[k], names)
         )
         if hits:
             lagging.append({"start_s": k * width, "replications": hits})
