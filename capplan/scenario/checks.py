@@ -3,7 +3,10 @@ single field's type can say (a window that does not divide the run, a spike outs
 
 from __future__ import annotations
 
+import itertools
+
 from capplan.errors import Problem
+from capplan.scenario.failures import ZONE_NAMES
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import format_clock, format_duration
 
@@ -111,6 +114,73 @@ def _check_autoscaling(s: Scenario) -> list[Problem]:
     return found
 
 
+POOLED = ("service", "database", "cache")
+"""Component types made of pods that fail and restart."""
+
+
+def _check_failures(s: Scenario) -> list[Problem]:
+    f = s.failures
+    if f is None:
+        return []
+    found = []
+
+    def target(at: tuple[str | int, ...], name: str, types: tuple[str, ...]) -> None:
+        c = s.components.get(name)
+        if c is None:
+            known = ", ".join(s.components)
+            found.append(s.problem(at, f"no such component (components: {known})", name))
+        elif c.type not in types:
+            found.append(
+                s.problem(at, f"a {c.type} cannot fail this way (only: {', '.join(types)})", name)
+            )
+
+    for name in f.random:
+        target(("failures", "random", name), name, POOLED)
+    sim = s.simulation
+    first, last = sim.start - sim.warmup, sim.start + sim.duration
+    zones = ZONE_NAMES[: s.kubernetes.zones]
+    for i, event in enumerate(f.events):
+        at = ("failures", "events", i)
+        if event.kind == "zone_outage":
+            if event.zone not in zones:
+                found.append(
+                    s.problem(
+                        (*at, "zone"),
+                        f"no such zone: kubernetes.zones is {len(zones)} ({', '.join(zones)})",
+                        event.zone,
+                    )
+                )
+        else:
+            types = ("llm_api",) if event.kind == "llm_api" else POOLED
+            target((*at, "target"), event.target, types)
+        if event.at >= last or f.end(event) < first:
+            found.append(
+                s.problem(
+                    (*at, "at"),
+                    f"the event lies outside the run ({format_clock(first)} to "
+                    f"{format_clock(last)})",
+                    format_clock(event.at),
+                )
+            )
+    spans: dict[str, list[tuple[float, float, int]]] = {}
+    for i, event in enumerate(f.events):
+        if event.kind in ("brownout", "llm_api"):
+            spans.setdefault(event.target, []).append((event.at, f.end(event), i))
+    for name, events in spans.items():
+        events.sort()
+        for (_, end, _), (begin, _, j) in itertools.pairwise(events):
+            if begin < end:
+                found.append(
+                    s.problem(
+                        ("failures", "events", j, "at"),
+                        f"overlaps another degradation of {name}: give one event with "
+                        "the combined effect",
+                        format_clock(begin),
+                    )
+                )
+    return found
+
+
 def check(s: Scenario) -> list[Problem]:
     """Every cross-field problem of ``s``."""
-    return _check_window(s) + _check_profile(s) + _check_autoscaling(s)
+    return _check_window(s) + _check_profile(s) + _check_autoscaling(s) + _check_failures(s)

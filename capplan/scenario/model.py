@@ -14,6 +14,7 @@ from capplan.scenario.components import Component
 from capplan.scenario.costs import Costs
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.external import Tokens
+from capplan.scenario.failures import Failures
 from capplan.scenario.kubernetes import Kubernetes
 from capplan.scenario.profile import Profile
 from capplan.scenario.types import (
@@ -279,6 +280,8 @@ class Scenario(Model):
     """Alert thresholds, for rendered monitoring rules."""
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     """How the services are deployed, for rendered manifests."""
+    failures: Failures | None = None
+    """Failures injected into the run: pod crashes over time, scheduled outages."""
 
     _origins: dict[tuple[str | int, ...], tuple[str, int]] = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="<scenario>")

@@ -25,6 +25,7 @@ capacity changes. Its counters are cumulative; windows are differences of snapsh
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -37,7 +38,12 @@ QUEUED, REJECTED, UNAVAILABLE = -1, -2, -3
 
 
 class Lost(Exception):
-    """Thrown into a request whose replica failed under it."""
+    """Thrown into a request whose replica failed under it: the visit to that replica
+    ends with cause ``lost``; visits it holds elsewhere give their workers back."""
+
+    def __init__(self, replica: Replica):
+        super().__init__("lost")
+        self.replica = replica
 
 
 @dataclass(frozen=True)
@@ -174,9 +180,10 @@ class Replica:
         "shared",
         "state",
         "workers",
+        "zone",
     )
 
-    def __init__(self, workers: int, queue: deque[Any]):
+    def __init__(self, workers: int, queue: deque[Any], zone: int = 0):
         self.workers = workers
         self.busy = 0
         self.queue = queue
@@ -193,6 +200,8 @@ class Replica:
         """When it became ready (long before the run for a replica there from the start)."""
         self.owner: Any = None
         """The pod it runs as, told when the replica is gone (its node room is free)."""
+        self.zone = zone
+        """The availability zone it runs in (0 when the cluster has one)."""
 
     @property
     def in_flight(self) -> int:
@@ -275,29 +284,51 @@ class Group:
             meter.rejected += 1
             return REJECTED
         queue.append((task, now))
+        task.parked = queue
         meter.queued += 1
         meter.arrive_sum += now
         return QUEUED
 
-    def withdraw(self, task: Task, queue: deque[tuple[Task, float]]) -> None:
-        """Take a parked task out of a queue (it gave up or was interrupted)."""
-        for entry in queue:
+    def abandon(self, task: Task) -> None:
+        """``task`` stops waiting (it was interrupted while parked after
+        :meth:`acquire`): out of the queue it waits in, or, when a worker was granted to it
+        and the hand-over is still to come, that worker given back."""
+        parked = task.parked
+        task.parked = None
+        meter = self.meter
+        if parked.__class__ is Replica:
+            release(parked, meter, self.kernel, self.kernel.now, 0.0, count=False)
+            return
+        if parked is None:
+            return
+        for entry in parked:
             if entry[0] is task:
-                queue.remove(entry)
-                self.meter.queued -= 1
-                self.meter.withdrawn += 1
-                self.meter.arrive_sum -= entry[1]
+                parked.remove(entry)
+                meter.queued -= 1
+                meter.withdrawn += 1
+                meter.arrive_sum -= entry[1]
+                meter.wait_sum += self.kernel.now - entry[1]
                 return
 
 
-def release(replica: Replica, meter: Meter, kernel: Kernel, start: float, service: float) -> None:
+def release(
+    replica: Replica,
+    meter: Meter,
+    kernel: Kernel,
+    start: float,
+    service: float,
+    count: bool = True,
+) -> None:
     """Give back the worker a visit took at ``start``: to the head of the replica's queue
     while it is ready (or draining its own queue), else free it; a draining replica with
-    nothing left is gone."""
+    nothing left is gone. ``count``: the visit was served (not a grant given back)."""
     now = kernel.now
     held = now - start
-    replica.served += 1
-    meter.served += 1
+    if count:
+        replica.served += 1
+        meter.served += 1
+    else:
+        meter.withdrawn += 1
     meter.hold_sum += held
     meter.hold_sq_sum += held * held
     meter.service_sum += service
@@ -320,6 +351,18 @@ def release(replica: Replica, meter: Meter, kernel: Kernel, start: float, servic
                 group.idle.append(replica)
     elif state == DRAINING and replica.busy == 0 and not _queued(replica):
         _gone(replica, meter, now)
+
+
+def lose(replica: Replica, meter: Meter, start: float, now: float) -> None:
+    """A visit that held a worker of ``replica`` since ``start`` ended now because the
+    replica failed: the worker is gone with it."""
+    held = now - start
+    replica.busy -= 1
+    meter.busy -= 1
+    meter.start_sum -= start
+    meter.hold_sum += held
+    meter.hold_sq_sum += held * held
+    meter.lost += 1
 
 
 def _queued(replica: Replica) -> bool:
@@ -352,11 +395,29 @@ class ReplicaSet:
         self.groups = groups
         self.own_queues = own_queues
         self.replicas: list[Replica] = []
+        self.zones = 1
+        """Zones its replicas spread over, evenly, as a topology spread constraint says."""
+        self.zones_down: set[int] = set()
+        """Zones out now: no replica is placed there."""
+        self.on_ready: list[Callable[[ReplicaSet, Replica], None]] = []
+        """Told of every replica that becomes ready (a failure process gives it a life)."""
 
-    def add(self, startup: float = 0.0) -> Replica:
-        """A new replica, ready after ``startup`` seconds (at once for 0)."""
+    def _zone(self) -> int:
+        """The zone a new replica goes to: of those up, the one with fewest replicas."""
+        if self.zones == 1:
+            return 0
+        count = [0] * self.zones
+        for r in self.replicas:
+            if r.state != GONE:
+                count[r.zone] += 1
+        up = [z for z in range(self.zones) if z not in self.zones_down] or list(range(self.zones))
+        return min(up, key=lambda z: (count[z], z))
+
+    def add(self, startup: float = 0.0, zone: int | None = None) -> Replica:
+        """A new replica, ready after ``startup`` seconds (at once for 0), in ``zone``
+        (default: spread)."""
         queue: deque[Any] = deque() if self.own_queues else self.groups[0].queue
-        replica = Replica(self.workers, queue)
+        replica = Replica(self.workers, queue, self._zone() if zone is None else zone)
         replica.groups = self.groups
         replica.shared = not self.own_queues
         self.replicas.append(replica)
@@ -392,9 +453,12 @@ class ReplicaSet:
                     replica.busy += 1
                     meter.busy += 1
                     meter.start_sum += now
+                    task.parked = replica  # granted; the hand-over is a wake-up away
                     self.kernel.wake(task, replica)
                 if replica.busy < replica.workers:
                     group.idle.append(replica)
+        for hook in self.on_ready:
+            hook(self, replica)
 
     @property
     def ready_count(self) -> int:
@@ -425,6 +489,50 @@ class ReplicaSet:
         if replica.busy == 0 and not _queued(replica):
             _gone(replica, meter, self.kernel.now)
         self.replicas = [r for r in self.replicas if r.state != GONE]
+
+    def fail(self, replica: Replica) -> None:
+        """``replica`` dies now: it leaves the balancers, its requests in service are
+        interrupted (:class:`Lost`, thrown into each), and what waits in its own queue goes
+        back to the balancer (to another replica, or refused when none is ready)."""
+        kernel, meter = self.kernel, self.meter
+        now = kernel.now
+        if replica.state == GONE:
+            return
+        meter.tick(now)
+        if replica.state == READY:
+            meter.ready -= 1
+            for group in replica.groups:
+                if replica in group.ready:
+                    group.ready.remove(replica)
+                while replica in group.idle:
+                    group.idle.remove(replica)
+        if replica.state == STARTING:
+            replica.state = GONE
+            if replica.owner is not None:
+                replica.owner.gone()
+        else:
+            _gone(replica, meter, now)
+        self.replicas = [r for r in self.replicas if r.state != GONE]
+        for task in list(replica.holding):
+            kernel.interrupt(task, Lost(replica))
+        if replica.shared or not replica.queue:
+            return
+        waiting = list(replica.queue)
+        replica.queue.clear()
+        group = replica.groups[0]
+        for task, arrived in waiting:
+            # it waited here until now; it arrives at the balancer again
+            meter.queued -= 1
+            meter.arrive_sum -= arrived
+            meter.wait_sum += now - arrived
+            meter.arrivals -= 1
+            got = group.acquire(task)
+            if got.__class__ is Replica:
+                task.parked = got
+                kernel.wake(task, got)
+            elif got != QUEUED:
+                task.parked = None
+                kernel.wake(task, got)
 
     def scale_to(self, count: int, startup: float = 0.0) -> None:
         """Add replicas (ready after ``startup``) or drain the newest, to ``count`` present

@@ -16,6 +16,7 @@ from typing import Any
 
 from capplan.scenario.model import Scenario
 from capplan.sim.control import ControlPlane, wanted
+from capplan.sim.failures import Injector
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.load import Curve
 from capplan.sim.plan import CompiledStep, RequestPlan, compile_scenario
@@ -116,6 +117,7 @@ class _Replication:
         "in_system_done",
         "in_system_t0",
         "inflight",
+        "injector",
         "kernel",
         "latency",
         "n_stations",
@@ -153,7 +155,12 @@ class _Replication:
             if wanted(scenario)
             else None
         )
-        self.stationary = w.stationary and not controllers
+        self.injector = (
+            Injector(scenario, self.kernel, self.stations, self.plans, self.streams, self.offset)
+            if scenario.failures is not None
+            else None
+        )
+        self.stationary = w.stationary and not controllers and self.injector is None
         n = len(self.plans)
         self.latency = LatencySketch(n, len(self.stations))
         self.n_stations = len(self.stations)
@@ -282,6 +289,9 @@ class _Replication:
         plane = self.plane
         if plane is not None:
             for process in plane.processes():
+                kernel.spawn(process)
+        if self.injector is not None:
+            for process in self.injector.processes():
                 kernel.spawn(process)
         if self.start > 0:
             kernel.run(until=self.start)

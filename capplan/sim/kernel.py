@@ -28,7 +28,11 @@ Process = Generator[float | None, Any, Any]
 class Task:
     """One running process. ``seq`` identifies its pending wake-up (0: none pending)."""
 
-    __slots__ = ("gen", "seq")
+    __slots__ = ("gen", "parked", "seq")
+
+    parked: Any
+    """Where it waits for a worker (a queue), or the worker granted to it before it
+    resumes; set by whoever parks it and read only if it is interrupted there."""
 
     def __init__(self, gen: Process):
         self.gen = gen

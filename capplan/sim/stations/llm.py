@@ -16,7 +16,16 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from capplan.scenario.units import SECONDS_PER_MONTH
-from capplan.sim.capacity import QUEUED, Group, Meter, MeterSnapshot, Replica, ReplicaSet, release
+from capplan.sim.capacity import (
+    QUEUED,
+    Group,
+    Lost,
+    Meter,
+    MeterSnapshot,
+    Replica,
+    ReplicaSet,
+    release,
+)
 from capplan.sim.kernel import Kernel
 from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
 from capplan.sim.streams import Streams
@@ -155,7 +164,11 @@ class LlmStation:
             if slots is not None:
                 slot = slots.acquire(req)
                 if slot == QUEUED:
-                    slot = yield None
+                    try:
+                        slot = yield None
+                    except Lost:  # the caller's replica failed while it waited
+                        slots.abandon(req)
+                        raise
             start = env.now
             wait = self.limiter.admit(start, tin + tout)
             if wait == 0.0:
@@ -163,7 +176,12 @@ class LlmStation:
                 n["input_tokens"] += tin
                 n["output_tokens"] += tout
                 duration = draws.base() + draws.per_token() * tout
-                yield duration
+                try:
+                    yield duration
+                except Lost:  # the caller is gone; its slot is free again
+                    if slot.__class__ is Replica:
+                        release(slot, self.meter, env, start, env.now - start)
+                    raise
                 if slot.__class__ is Replica:
                     release(slot, self.meter, env, start, duration)
                 n["completed"] += 1

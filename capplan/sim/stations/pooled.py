@@ -24,6 +24,7 @@ from capplan.sim.capacity import (
     MeterSnapshot,
     Replica,
     ReplicaSet,
+    lose,
     release,
 )
 from capplan.sim.kernel import Kernel
@@ -201,7 +202,13 @@ class PooledStation:
             got = group.acquire(req)
         if got.__class__ is not Replica:
             if got == QUEUED:
-                got = yield None  # a releasing request hands its worker over
+                try:
+                    got = yield None  # a releasing request hands its worker over
+                except Lost:
+                    group.abandon(req)  # a worker it holds elsewhere died
+                    raise
+                if got.__class__ is not Replica:  # its replica failed, none took it
+                    return "rejected" if got == REJECTED else "unavailable"
             elif got == REJECTED:
                 return "rejected"  # refused at once: no time spent
             else:
@@ -222,8 +229,13 @@ class PooledStation:
                 lag = req.lag
                 req.lag = 0.0
                 yield lag
-        except Lost:
+        except Lost as lost:
             replica.holding.discard(task)
+            if lost.replica is replica:  # this replica failed: the visit is lost
+                lose(replica, self.meter, start, kernel.now)
+                req.spent[self.index] -= max(0.0, start + hold - kernel.now)
+                req.lag = 0.0
+                return "lost"
             if replica.state != GONE:  # lost elsewhere: the work here is abandoned
                 release(replica, self.meter, kernel, start, hold)
             raise

@@ -1,0 +1,123 @@
+"""``failures``: what goes wrong during a run, as a process over time and as scheduled
+events.
+
+Times of events are clock times, like a profile's spikes: with ``simulation.start: 8h``
+an event ``at: 9h`` comes an hour into the measured run.
+
+- ``random``: per component, pod crashes at exponential times (``pod_mtbf`` per pod, every
+  pod independently), each followed by a restart in place (the kubelet restarts the
+  container; the pod is ready again after ``restart``).
+- ``events``: ``pod_kill`` (pods deleted; the Deployment replaces them after the
+  component's ``startup``), ``zone_outage`` (every pod in the zone is lost; replacements
+  are created in the other zones once the pods' toleration of an unreachable node runs
+  out, Kubernetes' default 300 s, and are ready after ``startup``), ``brownout`` (a
+  component's service times multiplied and a share of its calls failing at once with
+  cause ``error``) and ``llm_api`` (a provider's quotas cut, latency multiplied and a
+  share of 5xx).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from capplan.scenario.distributions import Constant, Distribution
+from capplan.scenario.types import (
+    Fraction,
+    Model,
+    NonNegativeDuration,
+    PositiveDuration,
+    SmallCount,
+)
+
+Factor = Annotated[float, Field(ge=1, le=1000)]
+"""A slow-down: 1 (as usual) or more."""
+
+UNREACHABLE_TOLERATION = 300.0
+"""Kubernetes' default ``tolerationSeconds`` for ``node.kubernetes.io/unreachable``: how
+long pods on an unreachable node stay bound to it before they are evicted and replaced."""
+
+ZONE_NAMES = "abcdefghij"
+
+
+class RandomFailures(Model):
+    """Pod crashes of one component as a process over time."""
+
+    pod_mtbf: PositiveDuration
+    """Mean time between failures of one pod ('7d'); every pod fails independently, at
+    exponential times."""
+    restart: Distribution = Field(default_factory=lambda: Constant.model_validate({"value": "20s"}))
+    """From the crash until the restarted container is ready again. Default 20s."""
+
+
+class _Event(Model):
+    at: NonNegativeDuration
+    """Clock time it happens ('14h')."""
+
+
+class PodKill(_Event):
+    """Pods of a component deleted at once (``kubectl delete pod``, an OOM kill)."""
+
+    kind: Literal["pod_kill"]
+    target: str
+    """The component."""
+    count: SmallCount = 1
+    """Pods killed (the oldest first, as they are the ones most likely still running)."""
+
+
+class ZoneOutage(_Event):
+    """A zone unreachable for a while: every pod in it lost."""
+
+    kind: Literal["zone_outage"]
+    zone: str
+    """Zone name: 'a', 'b', ... up to ``kubernetes.zones``."""
+    duration: PositiveDuration
+    """How long the zone is out."""
+    replace_after: NonNegativeDuration = UNREACHABLE_TOLERATION
+    """From the outage until the lost pods are replaced in the other zones (the
+    unreachable-node toleration). Default 300s."""
+
+
+class Brownout(_Event):
+    """A component degraded for a while: slower, and failing a share of its calls."""
+
+    kind: Literal["brownout"]
+    target: str
+    """The component."""
+    duration: PositiveDuration
+    latency_factor: Factor = 1.0
+    """Service times multiplied by this (3: three times slower)."""
+    error_share: Fraction = 0.0
+    """Share of calls that fail at once with cause ``error`` (a 5xx)."""
+
+
+class LlmDegradation(_Event):
+    """An LLM provider degraded for a while."""
+
+    kind: Literal["llm_api"]
+    target: str
+    """The ``llm_api`` component."""
+    duration: PositiveDuration
+    quota_factor: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Request and token quotas multiplied by this (0.5: half the quota)."""
+    latency_factor: Factor = 1.0
+    """Call durations multiplied by this."""
+    error_share: Fraction = 0.0
+    """Share of calls answered with a 5xx at once (cause ``error``)."""
+
+
+Event = Annotated[PodKill | ZoneOutage | Brownout | LlmDegradation, Field(discriminator="kind")]
+
+
+class Failures(Model):
+    """Failures injected into the run (see the module docstring)."""
+
+    random: dict[str, RandomFailures] = Field(default_factory=dict)
+    """Per component: pod crashes over time."""
+    events: list[Event] = Field(default_factory=list)
+    """Failures at a clock time."""
+
+    def end(self, event: Event) -> float:
+        """Clock time the event's effect ends (its start for a pod kill)."""
+        return event.at + getattr(event, "duration", 0.0)

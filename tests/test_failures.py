@@ -1,0 +1,298 @@
+"""Failures in the run: lost pods, zone outages, brownouts, and availability as the
+k-of-n Markov model gives it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from capplan.sim import run_replication
+from capplan.sim.capacity import READY
+from capplan_helpers import cli, scenario
+
+
+def system(
+    failures: dict[str, Any],
+    *,
+    rate: str = "20/s",
+    replicas: int = 6,
+    workers: int = 4,
+    balancing: str = "round_robin",
+    service: Any = None,
+    duration: str = "600s",
+    seed: int = 3,
+    steps: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Any:
+    api = {
+        "type": "service",
+        "replicas": replicas,
+        "workers": workers,
+        "load_balancing": balancing,
+        "service_time": service or {"distribution": "exponential", "mean": "500ms"},
+    }
+    return scenario(
+        {
+            "simulation": {"duration": duration, "warmup": "0s", "replications": 1, "seed": seed},
+            "workload": {"arrival_rate": rate},
+            "requests": {"r": {"steps": steps or [{"call": "api"}]}},
+            "components": {"api": api, **(extra or {})},
+            "failures": failures,
+        }
+    )
+
+
+def replicas_of(stations: dict[str, Any], name: str = "api") -> list[Any]:
+    return [r for shard in stations[name].shards for r in shard.primaries.replicas]
+
+
+class Probe:
+    """A controller that looks at the stations at given times (just before events there)."""
+
+    def __init__(self, times: list[float], look: Any):
+        self.times, self.look = times, look
+        self.seen: list[Any] = []
+
+    def __call__(self, kernel: Any, stations: dict[str, Any]) -> Generator[float, Any, None]:
+        for t in self.times:
+            yield t - kernel.now
+            self.seen.append(self.look(stations))
+
+
+@pytest.mark.parametrize("balancing", ["round_robin", "least_connections", "shared_queue"])
+def test_a_killed_pod_loses_exactly_its_requests_in_service(balancing: str) -> None:
+    # near saturation, so that the killed pods also have requests queued: those go back to
+    # the balancer and are served elsewhere, not lost
+    s = system(
+        {"events": [{"at": "200s", "kind": "pod_kill", "target": "api", "count": 2}]},
+        rate="44/s",
+        balancing=balancing,
+    )
+
+    def in_service(stations: dict[str, Any]) -> tuple[int, int]:
+        victims = [r for r in replicas_of(stations) if r.state == READY][:2]
+        queued = 0 if balancing == "shared_queue" else sum(len(r.queue) for r in victims)
+        return sum(len(r.holding) for r in victims), queued
+
+    probe = Probe([200 - 1e-9], in_service)
+    rec = run_replication(s, 0, (probe,))
+    held, queued = probe.seen[0]
+    assert held > 0
+    if balancing == "round_robin":
+        assert queued > 0
+    assert rec.types["r"].errors == {"lost": held}
+
+
+def test_a_zone_outage_takes_its_third_and_the_rest_carry_the_load() -> None:
+    s = system(
+        {"events": [{"at": "200s", "kind": "zone_outage", "zone": "b", "duration": "100s"}]},
+        rate="20/s",
+    )
+
+    def look(stations: dict[str, Any]) -> tuple[list[int], int]:
+        ready = [r for r in replicas_of(stations) if r.state == READY]
+        zones = [sum(1 for r in ready if r.zone == z) for z in range(3)]
+        return zones, sum(len(r.holding) for r in ready if r.zone == 1)
+
+    probe = Probe([200 - 1e-9, 201, 299, 301], look)
+    rec = run_replication(s, 0, (probe,))
+    (before, in_b), during, late, after = probe.seen
+    assert before == [2, 2, 2]
+    assert during[0] == [2, 0, 2] and late[0] == [2, 0, 2]  # not replaced while it lasts
+    assert sum(after[0]) == 6  # replaced once the outage (shorter than 300 s) is over
+    errors = rec.types["r"].errors
+    assert errors == {"lost": in_b}  # the four others took every later request
+    # a third of the capacity for 100 s of the 600
+    assert rec.components["api"].capacity == pytest.approx(24 - 8 * 100 / 600)
+
+
+def test_replacements_come_after_the_unreachable_toleration() -> None:
+    s = system(
+        {"events": [{"at": "100s", "kind": "zone_outage", "zone": "a", "duration": "400s"}]},
+        rate="5/s",
+    )
+    ready = Probe(
+        [399, 401],
+        lambda st: sum(1 for r in replicas_of(st) if r.state == READY),
+    )
+    run_replication(s, 0, (ready,))
+    # pods on unreachable nodes are evicted after 300 s, then recreated in zones b and c
+    assert ready.seen == [4, 6]
+
+
+def k_of_n(n: int, k: int, a: float) -> float:
+    return sum(math.comb(n, i) * a**i * (1 - a) ** (n - i) for i in range(k, n + 1))
+
+
+def test_replica_availability_matches_the_k_of_n_markov_model() -> None:
+    mtbf, mttr, n = 100.0, 25.0, 3
+    s = system(
+        {
+            "random": {
+                "api": {
+                    "pod_mtbf": f"{mtbf}s",
+                    "restart": {"distribution": "exponential", "mean": f"{mttr}s"},
+                }
+            }
+        },
+        rate="0.01/s",
+        replicas=n,
+        duration="4000s",
+    )
+    step = 0.5
+    times = [step * (i + 1) for i in range(int(4000 / step) - 1)]
+    shares: dict[int, list[float]] = {2: [], 3: []}
+    for rep in range(8):
+        probe = Probe(times, lambda st: sum(1 for r in replicas_of(st) if r.state == READY))
+        run_replication(s, rep, (probe,))
+        seen = np.array(probe.seen)
+        for k in shares:
+            shares[k].append(float(np.mean(seen >= k)))
+    a = mtbf / (mtbf + mttr)
+    for k, values in shares.items():
+        mean = np.mean(values)
+        half = stats.t.ppf(0.995, len(values) - 1) * np.std(values, ddof=1) / len(values) ** 0.5
+        assert abs(mean - k_of_n(n, k, a)) < half, (k, mean, half, k_of_n(n, k, a))
+
+
+def test_a_brownout_slows_the_component_and_fails_its_share() -> None:
+    s = system(
+        {
+            "events": [
+                {
+                    "at": "180s",
+                    "kind": "brownout",
+                    "target": "api",
+                    "duration": "240s",
+                    "latency_factor": 3,
+                    "error_share": "20%",
+                }
+            ]
+        },
+        rate="10/s",
+        service={"distribution": "constant", "value": "100ms"},
+        duration="600s",
+    )
+    rec = run_replication(s, 0)
+    during = [w for w in rec.windows if 180 <= w.start_s < 420]
+    outside = [w for w in rec.windows if not 180 <= w.start_s < 420]
+    assert all(
+        w.latency is not None and w.latency.mean == pytest.approx(0.3, rel=0.01) for w in during
+    )
+    assert all(
+        w.latency is not None and w.latency.mean == pytest.approx(0.1, rel=0.02) for w in outside
+    )
+    assert all(not w.errors for w in outside)
+    errors = sum(w.errors.get("error", 0) for w in during)
+    calls = errors + sum(w.completed for w in during)
+    # binomial: within 4 standard deviations of a fifth of the calls
+    assert abs(errors - 0.2 * calls) < 4 * (calls * 0.2 * 0.8) ** 0.5
+
+
+def test_an_llm_quota_cut_rate_limits_calls() -> None:
+    llm = {
+        "type": "llm_api",
+        "rate_limit": {
+            "requests_per_minute": 1200,
+            "tokens_per_minute": 1e9,
+            "burst": {"requests": 20},
+        },
+        "retry": {"attempts": 1},
+        "latency": {"base": {"distribution": "constant", "value": "50ms"}},
+    }
+    s = system(
+        {
+            "events": [
+                {
+                    "at": "200s",
+                    "kind": "llm_api",
+                    "target": "llm",
+                    "duration": "200s",
+                    "quota_factor": 0.25,
+                }
+            ]
+        },
+        rate="8/s",
+        steps=[{"call": "api", "steps": [{"call": "llm", "tokens": {"input": 10}}]}],
+        extra={"llm": llm},
+    )
+    rec = run_replication(s, 0)
+    limited = [w.errors.get("rate_limited", 0) for w in rec.windows]
+    # 20 calls/s allowed, 8 offered: none refused; 5/s while cut: about 3/s refused
+    assert sum(limited[:3]) == 0 and sum(limited[7:]) == 0
+    assert sum(limited[3:7]) / 200 == pytest.approx(3, rel=0.15)
+
+
+FAILURES = {
+    "simulation": {"duration": "600s", "warmup": "0s"},
+    "workload": {"arrival_rate": "1/s"},
+    "requests": {"r": {"steps": [{"call": "api"}]}},
+    "components": {"api": {"type": "service", "service_time": "10ms"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("failures", "key", "words"),
+    [
+        (
+            {"events": [{"at": "2h", "kind": "pod_kill", "target": "api"}]},
+            "failures.events[0].at",
+            "outside the run",
+        ),
+        (
+            {"events": [{"at": "1min", "kind": "pod_kill", "target": "web"}]},
+            "failures.events[0].target",
+            "no such component",
+        ),
+        (
+            {"events": [{"at": "1min", "kind": "zone_outage", "zone": "d", "duration": "1min"}]},
+            "failures.events[0].zone",
+            "no such zone",
+        ),
+        (
+            {"events": [{"at": "1min", "kind": "llm_api", "target": "api", "duration": "1min"}]},
+            "failures.events[0].target",
+            "cannot fail this way",
+        ),
+        ({"random": {"db": {"pod_mtbf": "7d"}}}, "failures.random.db", "no such component"),
+        (
+            {
+                "events": [
+                    {"at": "1min", "kind": "brownout", "target": "api", "duration": "2min"},
+                    {"at": "2min", "kind": "brownout", "target": "api", "duration": "1min"},
+                ]
+            },
+            "failures.events[1].at",
+            "overlaps",
+        ),
+        (
+            {
+                "events": [
+                    {
+                        "at": "1min",
+                        "kind": "brownout",
+                        "target": "api",
+                        "duration": "1min",
+                        "error_share": 1.5,
+                    }
+                ]
+            },
+            "failures.events[0].error_share",
+            "",
+        ),
+    ],
+)
+def test_bad_failures_are_located(tmp_path: Any, failures: Any, key: str, words: str) -> None:
+    import yaml
+
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump({"capplan": 1, "name": "f", **FAILURES, "failures": failures}))
+    code, _out, err = cli("simulate", str(path), "--no-progress")
+    assert code == 2
+    assert "Traceback" not in err
+    assert str(path) in err and key in err and words in err
