@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from capplan.scenario.distributions import Constant, Count, CountDistribution, Distribution
+from capplan.scenario.resilience import Backoff
 from capplan.scenario.types import (
     Bandwidth,
     Fraction,
     Model,
     NonNegativeDuration,
     PositiveInt,
-    SmallCount,
 )
 
 Quota = Annotated[float, Field(gt=0, le=1e12)]
@@ -40,22 +40,10 @@ class RateLimit(Model):
     """Bucket capacities."""
 
 
-class Retry(Model):
-    """How the client retries a 429 (Too Many Requests)."""
-
-    attempts: SmallCount = 3
-    """Attempts in all, the first included; after the last 429 the request fails with
-    cause ``rate_limited``."""
-    backoff_factor: Annotated[float, Field(ge=1, le=100)] = 2.0
-    """Each retry waits this many times longer than the one before."""
-    initial_delay: NonNegativeDuration = 1.0
-    """Wait before the first retry. Default 1s."""
-    jitter: Fraction = 0.0
-    """Each wait is scaled by a uniform factor in [1 - jitter, 1 + jitter]."""
-
-    def delay(self, retry: int) -> float:
-        """Wait before retry number ``retry`` (0-based), without jitter."""
-        return self.initial_delay * self.backoff_factor**retry
+class Retry(Backoff):
+    """How the client retries a 429 (Too Many Requests): after the last 429 the request
+    fails with cause ``rate_limited``. Each wait is the backoff or the provider's
+    retry-after, whichever is later, and the calling worker stays busy through it."""
 
 
 class LlmLatency(Model):

@@ -2,7 +2,8 @@
 
 A component *waits on* every component called (or link crossed) by the steps nested under
 its own steps, because its worker stays busy through them. A cache's ``on_miss`` steps run
-after the cache released its worker, so they belong to whoever called the cache.
+after the cache released its worker, so they belong to whoever called the cache; so do a
+step's ``fallback`` steps, which its caller runs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def _walk(steps: list[Step], holder: str | None, edges: dict[str, set[str]]) -> 
                 edges[holder].add(step.via)
         _walk(step.steps, step.call, edges)
         _walk(step.on_miss, holder, edges)
+        _walk(step.fallback, holder, edges)
 
 
 def waits_on(scenario: Scenario) -> dict[str, frozenset[str]]:
@@ -50,6 +52,7 @@ def callers(scenario: Scenario) -> dict[str, frozenset[str | None]]:
             found[step.call].add(holder)
             walk(step.steps, step.call)
             walk(step.on_miss, holder)
+            walk(step.fallback, holder)
 
     for rtype in scenario.requests.values():
         walk(rtype.steps, None)

@@ -17,6 +17,7 @@ from capplan.scenario.external import Tokens
 from capplan.scenario.failures import Failures
 from capplan.scenario.kubernetes import Kubernetes
 from capplan.scenario.profile import Profile
+from capplan.scenario.resilience import CircuitBreaker, StepRetry
 from capplan.scenario.types import (
     Bytes,
     ClockTime,
@@ -219,6 +220,15 @@ class Step(Model):
     """Steps run while this step still holds its worker (one after another)."""
     on_miss: list[Step] = Field(default_factory=list)
     """Steps run when a cache lookup misses (cache components only)."""
+    retry: StepRetry | None = None
+    """Retry a failed call: attempts, backoff with jitter, on which causes."""
+    timeout: PositiveDuration | None = None
+    """Give up on the call after this long (cause ``timeout``); the server goes on."""
+    circuit_breaker: CircuitBreaker | None = None
+    """Fail calls at once (cause ``circuit_open``) while the call fails too often."""
+    fallback: list[Step] = Field(default_factory=list)
+    """Steps run instead when the call finally fails (a cached answer, a degraded one);
+    their outcome is the step's."""
 
 
 class RequestType(Model):

@@ -79,6 +79,7 @@ def _call_edges(requests: dict[str, Any]) -> dict[str, list[tuple[str, tuple[str
                 edges.setdefault(holder, []).append((callee, (*here, "call")))
             walk(step.get("steps"), callee, (*here, "steps"))
             walk(step.get("on_miss"), holder, (*here, "on_miss"))
+            walk(step.get("fallback"), holder, (*here, "fallback"))
 
     for rname, rtype in requests.items():
         if isinstance(rtype, dict):
@@ -133,7 +134,7 @@ def _steps(
     for i, step in enumerate(steps):
         if isinstance(step, dict):
             yield (*path, i), step
-            for nested in ("steps", "on_miss"):
+            for nested in ("steps", "on_miss", "fallback"):
                 yield from _steps(step.get(nested), (*path, i, nested))
 
 

@@ -19,10 +19,11 @@ from capplan.sim.control import ControlPlane, wanted
 from capplan.sim.failures import Injector
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.load import Curve
-from capplan.sim.plan import CompiledStep, RequestPlan, compile_scenario
+from capplan.sim.plan import RequestPlan, compile_scenario
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
 from capplan.sim.sketch import FLUSH, LatencySketch
 from capplan.sim.stations.base import Request, StationMeasure
+from capplan.sim.steps import run_steps
 from capplan.sim.streams import Streams
 from capplan.sim.timeline import WindowBook
 from capplan.sim.workload import Population, open_arrivals
@@ -37,42 +38,6 @@ def summarize(sketch: LatencySketch, kind: int | None = None) -> LatencySummary 
         return None
     p50, p95, p99 = sketch.quantiles(QUANTILES, kind)
     return LatencySummary(sketch.mean(kind), p50, p95, p99)
-
-
-def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
-    """Run sibling steps one after another; stop at the first error cause.
-
-    A step with ``via`` sends its request payload across the link before the call and its
-    response payload after it. A payload joins the link's FIFO queue at the request's own
-    time, so the request waits out its lag first; the crossing itself only adds to the
-    lag (see :class:`~capplan.sim.stations.base.Request`)."""
-    for step in steps:
-        coin = step.coin
-        if coin is not None and coin() >= step.probability:
-            continue
-        if step.simple:
-            cause = yield from step.station.visit(step, req)
-            if cause is not None:
-                return cause
-            continue
-        via = step.via
-        for _ in range(step.repeat):
-            if via is not None:
-                if step.request_bytes and req.lag:
-                    lag = req.lag
-                    req.lag = 0.0
-                    yield lag
-                via.transfer(step.request_bytes, 0, req)
-            cause = yield from step.station.visit(step, req)
-            if cause is not None:
-                return cause
-            if via is not None:
-                if step.response_bytes and req.lag:
-                    lag = req.lag
-                    req.lag = 0.0
-                    yield lag
-                via.transfer(step.response_bytes, 1, req)
-    return None
 
 
 class RequestState(Request):

@@ -40,6 +40,7 @@ def _steps(steps: tuple[CompiledStep, ...]) -> Iterator[CompiledStep]:
         yield step
         yield from _steps(step.steps)
         yield from _steps(step.on_miss)
+        yield from _steps(step.fallback)
 
 
 class Faulty:

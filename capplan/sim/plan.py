@@ -14,6 +14,7 @@ from typing import Any
 from capplan.scenario.model import Scenario, Step
 from capplan.sim.kernel import Kernel
 from capplan.sim.stations import BuildContext, Station, build_station
+from capplan.sim.steps import Breaker, Guard
 from capplan.sim.streams import Streams
 
 
@@ -23,7 +24,9 @@ class CompiledStep:
     __slots__ = (
         "coin",
         "extra",
+        "fallback",
         "group",
+        "guard",
         "hit",
         "on_miss",
         "op",
@@ -51,12 +54,15 @@ class CompiledStep:
         self.coin = coin
         self.via = via
         # always run once, no link: the step runner calls the station straight away
-        self.simple = coin is None and via is None and step.repeat == 1
+        self.guard: Guard | None = None
+        """The client behaviour around the call (retry, timeout, breaker, fallback)."""
+        self.simple = coin is None and via is None and step.repeat == 1 and not guarded(step)
         self.request_bytes = step.request_bytes
         self.response_bytes = step.response_bytes
         self.service: Callable[[], float] = _no_service
         self.steps: tuple[CompiledStep, ...] = ()
         self.on_miss: tuple[CompiledStep, ...] = ()
+        self.fallback: tuple[CompiledStep, ...] = ()
         self.route: Callable[[], Any] = _no_route
         self.group: Any = None
         """The group every visit goes to, when that never changes (else ``route`` picks)."""
@@ -81,6 +87,27 @@ class RequestPlan:
     """Every component the request type may visit (for saturation attribution)."""
 
 
+def guarded(step: Step) -> bool:
+    """Whether the step has client behaviour around its call."""
+    return bool(
+        step.retry is not None
+        or step.timeout is not None
+        or step.circuit_breaker is not None
+        or step.fallback
+    )
+
+
+def _guard(kernel: Kernel, step: Step, name: str, streams: Streams) -> Guard:
+    retry = step.retry
+    return Guard(
+        kernel,
+        retry,
+        step.timeout,
+        Breaker(step.circuit_breaker) if step.circuit_breaker is not None else None,
+        streams.uniform(f"{name}.retry.jitter") if retry is not None and retry.jitter else None,
+    )
+
+
 def _compile_steps(
     steps: list[Step],
     path: str,
@@ -89,6 +116,7 @@ def _compile_steps(
     stations: dict[str, Station],
     streams: Streams,
     touched: set[str],
+    kernel: Kernel,
 ) -> tuple[CompiledStep, ...]:
     """Compile sibling steps. ``path`` locates a step in the file (for messages); ``key``
     names its random streams after the chain of components that leads to it and its
@@ -109,11 +137,30 @@ def _compile_steps(
         if step.via is not None:
             touched.add(step.via)
         compiled.steps = _compile_steps(
-            step.steps, f"{here}.steps", name, scenario, stations, streams, touched
+            step.steps, f"{here}.steps", name, scenario, stations, streams, touched, kernel
         )
         compiled.on_miss = _compile_steps(
-            step.on_miss, f"{here}.on_miss", f"{name}/miss", scenario, stations, streams, touched
+            step.on_miss,
+            f"{here}.on_miss",
+            f"{name}/miss",
+            scenario,
+            stations,
+            streams,
+            touched,
+            kernel,
         )
+        if guarded(step):
+            compiled.guard = _guard(kernel, step, name, streams)
+            compiled.fallback = _compile_steps(
+                step.fallback,
+                f"{here}.fallback",
+                f"{name}/fallback",
+                scenario,
+                stations,
+                streams,
+                touched,
+                kernel,
+            )
         out.append(compiled)
     return tuple(out)
 
@@ -138,6 +185,7 @@ def compile_scenario(
             stations,
             streams,
             touched,
+            kernel,
         )
         plans.append(RequestPlan(name, steps, rtype.timeout, frozenset(touched)))
     return stations, plans

@@ -1,0 +1,252 @@
+"""The step runner: sibling steps one after another, and what a client does about a call
+that fails (retry, timeout per call, circuit breaker, fallback) for every component type.
+
+A step without client behaviour calls its station directly (the hot path). A guarded
+step goes through :func:`guarded`: each attempt first asks the step's breaker, then calls
+the station (under a timeout: as a child task the caller waits for, with a timer; the
+call goes on at the server when the caller gives up, as it does without deadline
+propagation), records the outcome in the breaker, and on a cause in ``retry.on`` waits
+out the backoff and tries again. When the last attempt fails, the ``fallback`` steps run
+and decide the outcome.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from capplan.sim.kernel import Kernel, Task
+from capplan.sim.stations.base import Request
+
+if TYPE_CHECKING:
+    from capplan.scenario.resilience import CircuitBreaker, StepRetry
+    from capplan.sim.plan import CompiledStep
+
+Steps = Generator[float | None, Any, str | None]
+
+CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+
+
+def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
+    """Run sibling steps one after another; stop at the first error cause.
+
+    A step with ``via`` sends its request payload across the link before the call and its
+    response payload after it. A payload joins the link's FIFO queue at the request's own
+    time, so the request waits out its lag first; the crossing itself only adds to the
+    lag (see :class:`~capplan.sim.stations.base.Request`)."""
+    for step in steps:
+        coin = step.coin
+        if coin is not None and coin() >= step.probability:
+            continue
+        if step.simple:
+            cause = yield from step.station.visit(step, req)
+            if cause is not None:
+                return cause
+            continue
+        via = step.via
+        guard = step.guard
+        for _ in range(step.repeat):
+            if via is not None:
+                if step.request_bytes and req.lag:
+                    lag = req.lag
+                    req.lag = 0.0
+                    yield lag
+                via.transfer(step.request_bytes, 0, req)
+            if guard is None:
+                cause = yield from step.station.visit(step, req)
+            else:
+                cause = yield from guard.call(step, req)
+            if cause is not None:
+                return cause
+            if via is not None:
+                if step.response_bytes and req.lag:
+                    lag = req.lag
+                    req.lag = 0.0
+                    yield lag
+                via.transfer(step.response_bytes, 1, req)
+    return None
+
+
+class Breaker:
+    """A circuit breaker's state (see :class:`~capplan.scenario.resilience.CircuitBreaker`)."""
+
+    def __init__(self, spec: CircuitBreaker):
+        self.spec = spec
+        self.state = CLOSED
+        self.until = 0.0
+        self.outcomes: deque[tuple[float, bool]] = deque()
+        self.failed = 0
+        self.streak = 0
+        self.probes_left = 0
+        self.probes_ok = 0
+        self.opened = 0
+        """Times it opened."""
+
+    def allow(self, now: float) -> bool:
+        if self.state == OPEN:
+            if now < self.until:
+                return False
+            self.state = HALF_OPEN
+            self.probes_left = self.spec.probes
+            self.probes_ok = 0
+        if self.state == HALF_OPEN:
+            if self.probes_left == 0:
+                return False  # the probes are out; their outcomes decide
+            self.probes_left -= 1
+        return True
+
+    def record(self, now: float, ok: bool) -> None:
+        spec = self.spec
+        if self.state == HALF_OPEN:
+            if not ok:
+                self._open(now)
+                return
+            self.probes_ok += 1
+            if self.probes_ok >= spec.probes:
+                self.state = CLOSED
+                self.outcomes.clear()
+                self.failed = self.streak = 0
+            return
+        if self.state == OPEN:
+            return  # a call let through before it opened
+        out = self.outcomes
+        out.append((now, ok))
+        self.failed += not ok
+        self.streak = 0 if ok else self.streak + 1
+        horizon = now - spec.window
+        while out and out[0][0] < horizon:
+            self.failed -= not out.popleft()[1]
+        if (spec.consecutive_failures is not None and self.streak >= spec.consecutive_failures) or (
+            spec.failure_ratio is not None
+            and len(out) >= spec.min_calls
+            and self.failed >= spec.failure_ratio * len(out)
+        ):
+            self._open(now)
+
+    def _open(self, now: float) -> None:
+        self.state = OPEN
+        self.until = now + self.spec.open_for
+        self.opened += 1
+        self.outcomes.clear()
+        self.failed = self.streak = 0
+
+
+class Call(Request):
+    """A call made under a timeout: its own task, which the caller waits for."""
+
+    __slots__ = ("cause", "finished", "parent", "timer", "waiting")
+
+    def __init__(self, parent: Request):
+        self.seq = 0
+        self.lag = 0.0
+        self.spent = parent.spent
+        self.parent = parent
+        self.cause: str | None = None
+        self.finished = False
+        self.waiting = False
+        self.timer: Task | None = None
+
+    run = run_steps
+
+
+TIMED_OUT = object()
+"""What a caller is woken with when its call's timeout runs out first."""
+
+
+class Guard:
+    """The client behaviour of one compiled step."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        retry: StepRetry | None,
+        timeout: float | None,
+        breaker: Breaker | None,
+        jitter: Callable[[], float] | None,
+    ):
+        self.kernel = kernel
+        self.retry = retry
+        self.attempts = retry.attempts if retry is not None else 1
+        self.on = frozenset(retry.on) if retry is not None else frozenset()
+        self.timeout = timeout
+        self.breaker = breaker
+        self.jitter = jitter
+        self.retries = 0
+        self.fallbacks = 0
+
+    def call(self, step: CompiledStep, req: Request) -> Steps:
+        kernel, breaker, retry = self.kernel, self.breaker, self.retry
+        cause: str | None = None
+        for attempt in range(self.attempts):
+            if breaker is not None:
+                if req.lag:  # the breaker is shared: ask it at the request's own time
+                    lag = req.lag
+                    req.lag = 0.0
+                    yield lag
+                if not breaker.allow(kernel.now):
+                    cause = "circuit_open"
+                    break  # failing fast is the point: no retry into an open breaker
+            if self.timeout is None:
+                cause = yield from step.station.visit(step, req)
+            else:
+                cause = yield from self._timed(step, req)
+            if breaker is not None:
+                breaker.record(kernel.now + req.lag, cause is None)
+            if cause is None or cause not in self.on or attempt == self.attempts - 1:
+                break
+            assert retry is not None
+            delay = retry.delay(attempt)
+            if self.jitter is not None:
+                delay *= 1 + retry.jitter * (2 * self.jitter() - 1)
+            self.retries += 1
+            req.lag += delay
+        if cause is not None and step.fallback:
+            self.fallbacks += 1
+            cause = yield from req.run(step.fallback)
+        return cause
+
+    def _timed(self, step: CompiledStep, req: Request) -> Steps:
+        kernel = self.kernel
+        if req.lag:  # the call and its timer start at the request's own time
+            lag = req.lag
+            req.lag = 0.0
+            yield lag
+        call = Call(req)
+        call.gen = _call(kernel, call, step)
+        kernel.start(call)
+        if call.finished:
+            return call.cause
+        call.waiting = True
+        call.timer = kernel.spawn_at(kernel.now + self.timeout, _timer(kernel, call))  # type: ignore[operator]
+        try:
+            got = yield None
+        except BaseException:
+            call.waiting = False  # the caller itself is gone (its pod died)
+            kernel.cancel(call.timer)
+            raise
+        return "timeout" if got is TIMED_OUT else call.cause
+
+
+def _call(kernel: Kernel, call: Call, step: CompiledStep) -> Steps:
+    cause = yield from step.station.visit(step, call)
+    if call.lag:  # it ends at its own time
+        lag = call.lag
+        call.lag = 0.0
+        yield lag
+    call.cause = cause
+    call.finished = True
+    if call.waiting:
+        call.waiting = False
+        if call.timer is not None:
+            kernel.cancel(call.timer)
+        kernel.wake(call.parent, call)
+    return None
+
+
+def _timer(kernel: Kernel, call: Call) -> Generator[float, Any, None]:
+    if call.waiting:
+        call.waiting = False
+        kernel.wake(call.parent, TIMED_OUT)
+    return
+    yield  # a generator: it runs when the timeout is due
