@@ -40,6 +40,7 @@ ALL = [
     "gate",
     "headroom",
     "size",
+    "availability",
     "render-manifests",
     "emulate",
     "loadtest",

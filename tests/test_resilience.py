@@ -18,7 +18,7 @@ def test_one_retry_on_lost_saves_every_request_while_capacity_remains() -> None:
     retried = system(
         kill,
         rate="30/s",
-        steps=[{"call": "api", "retry": {"attempts": 2, "on": ["lost"], "initial_delay": "0s"}}],
+        steps=[{"call": "api", "retry": {"attempts": 2, "causes": ["lost"], "initial_delay": "0s"}}],
     )
     rec = run_replication(retried, 0)
     assert rec.types["r"].errors == {}
@@ -50,7 +50,7 @@ def storm(guard: dict[str, Any], duration: str = "900s") -> Any:
     )
 
 
-RETRY = {"retry": {"attempts": 3, "on": ["timeout"], "initial_delay": "100ms"}}
+RETRY = {"retry": {"attempts": 3, "causes": ["timeout"], "initial_delay": "100ms"}}
 
 
 def test_a_retry_storm_multiplies_the_load_by_what_the_policy_implies() -> None:
@@ -133,7 +133,7 @@ BASE = {
 @pytest.mark.parametrize(
     ("step", "key"),
     [
-        ({"call": "api", "retry": {"on": ["oops"]}}, "requests.r.steps[0].retry.on[0]"),
+        ({"call": "api", "retry": {"causes": ["oops"]}}, "requests.r.steps[0].retry.causes[0]"),
         (
             {"call": "api", "circuit_breaker": {"failure_ratio": 1.5}},
             "requests.r.steps[0].circuit_breaker.failure_ratio",

@@ -42,6 +42,8 @@ class Verdict:
 def _fmt(name: str, x: float) -> str:
     if name.startswith("latency"):
         return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.3f}s"
+    if name == "availability":
+        return f"{x * 100:.3f}%"
     if name in ("error_rate", "max_utilization") or name.startswith("attainment"):
         return f"{x * 100:.2f}%"
     if name == "monthly_cost_max":

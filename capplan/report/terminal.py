@@ -12,6 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from capplan.report.availability import availability_lines
 from capplan.report.resources import (
     bottleneck_lines,
     components_table,
@@ -114,8 +115,9 @@ def slo_table(results: list[dict[str, Any]]) -> Table | None:
             "error_rate": percent,
             "max_utilization": percent,
             "monthly_cost_max": lambda x: f"${x:,.0f}",
+            "availability": lambda x: f"{x * 100:.3f}%",
         }.get(name, percent if name.startswith("attainment") else format_duration)
-        relation = "≥" if name.startswith("attainment") else "≤"
+        relation = "≥" if name.startswith("attainment") or name == "availability" else "≤"
         label = f"{name} {relation} {fmt(target)}" + ("" if scope == "all" else f" [{scope}]")
         cells = []
         for r in results:
@@ -156,6 +158,7 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     notes = []
     for r in results:
         notes.extend(bottleneck_lines(r))
+        notes.extend(availability_lines(r))
         notes.append(crosscheck_line(r))
         if r["saturated"]:
             names = ", ".join(r["saturated_components"]) or "requests left unfinished"

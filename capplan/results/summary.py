@@ -12,6 +12,7 @@ from typing import Any
 
 from capplan._version import __version__
 from capplan.analytic.crosscheck import crosscheck
+from capplan.results.availability import availability_row, run_availability
 from capplan.results.bottlenecks import bottlenecks
 from capplan.results.control import summarize_control
 from capplan.results.cost import monthly_cost, run_cost
@@ -326,6 +327,11 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     result["cost"] = monthly_cost(scenario, result)
     result["slos"] += _system_slo_rows(scenario.slos, result)
     result["slos"] += attainment_rows(timeline)
+    available = run_availability(scenario, records, timeline)
+    result["availability"] = available.to_dict() if available is not None else None
+    row = availability_row(available) if available is not None else None
+    if row is not None:
+        result["slos"].append(row)
     result["timeline"] = timeline.to_dict()
     result["autoscaling"] = control = summarize_control(scenario, records)
     if result["cost"] is not None:

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from capplan.scenario.distributions import Constant, Distribution
 from capplan.scenario.types import (
+    ClockTime,
     Fraction,
     Model,
     NonNegativeDuration,
@@ -52,8 +53,8 @@ class RandomFailures(Model):
 
 
 class _Event(Model):
-    at: NonNegativeDuration
-    """Clock time it happens ('14h')."""
+    at: ClockTime
+    """Clock time it happens ('14:10', or a duration since midnight: '14h10min', '26h')."""
 
 
 class PodKill(_Event):

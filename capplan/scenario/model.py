@@ -146,6 +146,9 @@ class Slos(Model):
     direction of a link, the more used quota of an LLM API."""
     monthly_cost_max: Annotated[Dollars, Field(gt=0)] | None = None
     """Top level only. Most the whole system may cost per month, in dollars (needs ``costs``)."""
+    availability: Fraction | None = None
+    """Top level only. The share of requests that must succeed ('99.9%'); its complement
+    is the error budget, reported as the rate the run burns it at."""
     attainment: Fraction | None = None
     """Top level only. The share of timeline windows in which each latency and error
     objective must hold ('99%'): with it, an objective is judged window by window, as
@@ -153,7 +156,7 @@ class Slos(Model):
 
     def targets(self) -> dict[str, float]:
         """The request-level objectives that are set (latency and error rate), in order."""
-        skip = {"max_utilization", "monthly_cost_max", "attainment"}
+        skip = {"max_utilization", "monthly_cost_max", "attainment", "availability"}
         return {k: v for k, v in self.model_dump().items() if v is not None and k not in skip}
 
 

@@ -1,7 +1,7 @@
 """What a client does about a failed call, on any step: retries with backoff, a timeout
 per call, a circuit breaker, and fallback steps.
 
-The error causes a request can end with, and that ``retry.on`` may name, are
+The error causes a request can end with, and that ``retry.causes`` may name, are
 :data:`CAUSES`.
 """
 
@@ -49,8 +49,9 @@ class StepRetry(Backoff):
 
     initial_delay: NonNegativeDuration = 0.1
     """Wait before the first retry. Default 100ms."""
-    on: list[Cause] = Field(default_factory=lambda: list(RETRIED))
-    """Causes worth another attempt. Default: unavailable, lost, error, timeout."""
+    causes: list[Cause] = Field(default_factory=lambda: list(RETRIED))
+    """Causes worth another attempt. Default: unavailable, lost, error, timeout. (Not
+    ``on``: YAML 1.1 reads a bare ``on`` as true.)"""
 
 
 class CircuitBreaker(Model):

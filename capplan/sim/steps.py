@@ -5,7 +5,7 @@ A step without client behaviour calls its station directly (the hot path). A gua
 step goes through :func:`guarded`: each attempt first asks the step's breaker, then calls
 the station (under a timeout: as a child task the caller waits for, with a timer; the
 call goes on at the server when the caller gives up, as it does without deadline
-propagation), records the outcome in the breaker, and on a cause in ``retry.on`` waits
+propagation), records the outcome in the breaker, and on a cause in ``retry.causes`` waits
 out the backoff and tries again. When the last attempt fails, the ``fallback`` steps run
 and decide the outcome.
 """
@@ -168,7 +168,7 @@ class Guard:
         self.kernel = kernel
         self.retry = retry
         self.attempts = retry.attempts if retry is not None else 1
-        self.on = frozenset(retry.on) if retry is not None else frozenset()
+        self.on = frozenset(retry.causes) if retry is not None else frozenset()
         self.timeout = timeout
         self.breaker = breaker
         self.jitter = jitter
