@@ -261,6 +261,11 @@ FAILURES = {
         ),
         ({"random": {"db": {"pod_mtbf": "7d"}}}, "failures.random.db", "no such component"),
         (
+            {"events": [{"at": "1min", "kind": "failover", "target": "api"}]},
+            "failures.events[0].target",
+            "cannot fail this way",
+        ),
+        (
             {
                 "events": [
                     {"at": "1min", "kind": "brownout", "target": "api", "duration": "2min"},
@@ -296,3 +301,88 @@ def test_bad_failures_are_located(tmp_path: Any, failures: Any, key: str, words:
     assert code == 2
     assert "Traceback" not in err
     assert str(path) in err and key in err and words in err
+
+
+def database_system(failures: dict[str, Any], write_retry: dict[str, Any] | None = None) -> Any:
+    write: dict[str, Any] = {"call": "db", "op": "write"}
+    if write_retry is not None:
+        write["retry"] = write_retry
+    return scenario(
+        {
+            "simulation": {"duration": "300s", "warmup": "0s", "replications": 1, "seed": 4},
+            "workload": {"arrival_rate": "20/s", "mix": {"w": 1, "r": 1}},
+            "requests": {
+                "w": {"steps": [write]},
+                "r": {"steps": [{"call": "db", "op": "read"}]},
+            },
+            "components": {
+                "db": {
+                    "type": "database",
+                    "read_replicas": 2,
+                    "workers": 8,
+                    "service_time": "5ms",
+                }
+            },
+            "failures": failures,
+        }
+    )
+
+
+def test_a_failover_refuses_writes_for_the_election_and_reads_go_on() -> None:
+    s = database_system(
+        {"events": [{"at": "100s", "kind": "failover", "target": "db", "election": "12s"}]}
+    )
+    rec = run_replication(s, 0)
+    writes, reads = rec.types["w"], rec.types["r"]
+    assert reads.errors == {}
+    refused = writes.errors.get("unavailable", 0)
+    # writes arrive at 10/s: about 120 find no primary during the 12 s election
+    assert abs(refused - 120) < 4 * 120**0.5
+    retried = database_system(
+        {"events": [{"at": "100s", "kind": "failover", "target": "db", "election": "12s"}]},
+        {"attempts": 5, "causes": ["unavailable"], "initial_delay": "1s", "backoff_factor": 2},
+    )
+    assert run_replication(retried, 0).types["w"].errors == {}  # waits of 1+2+4+8 s > 12 s
+
+
+def test_a_degraded_link_slows_the_payloads_that_cross_it() -> None:
+    s = scenario(
+        {
+            "simulation": {"duration": "600s", "warmup": "0s", "replications": 1, "window": "1min"},
+            "workload": {"arrival_rate": "1/s"},
+            "requests": {
+                "r": {"steps": [{"call": "api", "via": "net", "response_bytes": 1_000_000}]}
+            },
+            "components": {
+                "api": {"type": "service", "replicas": 1, "workers": 50, "service_time": "10ms"},
+                "net": {"type": "link", "bandwidth": "100Mbps", "latency": "5ms"},
+            },
+            "failures": {
+                "events": [
+                    {
+                        "at": "120s",
+                        "kind": "link",
+                        "target": "net",
+                        "duration": "240s",
+                        "bandwidth_factor": 0.5,
+                        "added_latency": "20ms",
+                    }
+                ]
+            },
+        }
+    )
+    rec = run_replication(s, 0)
+
+    def mean(a: float, b: float) -> float:
+        wins = [w for w in rec.windows if a <= w.start_s < b and w.latency is not None]
+        return sum(w.latency.mean * w.completed for w in wins) / sum(w.completed for w in wins)
+
+    def expected(tx: float, latency: float) -> float:
+        rho = 1.0 * tx  # M/D/1 at 1 payload a second: the wait is rho * tx / (2 (1 - rho))
+        return 0.010 + tx + 2 * latency + rho * tx / (2 * (1 - rho))
+
+    # 10 ms of service, 10^6 bytes back at 100 Mbps (80 ms), 5 ms each way; while cut, half
+    # the bandwidth and 20 ms more each way
+    assert mean(0, 120) == pytest.approx(expected(0.080, 0.005), rel=0.05)
+    assert mean(180, 360) == pytest.approx(expected(0.160, 0.025), rel=0.05)
+    assert mean(420, 600) == pytest.approx(expected(0.080, 0.005), rel=0.05)

@@ -18,7 +18,9 @@ def test_one_retry_on_lost_saves_every_request_while_capacity_remains() -> None:
     retried = system(
         kill,
         rate="30/s",
-        steps=[{"call": "api", "retry": {"attempts": 2, "causes": ["lost"], "initial_delay": "0s"}}],
+        steps=[
+            {"call": "api", "retry": {"attempts": 2, "causes": ["lost"], "initial_delay": "0s"}}
+        ],
     )
     rec = run_replication(retried, 0)
     assert rec.types["r"].errors == {}

@@ -151,8 +151,17 @@ def _check_failures(s: Scenario) -> list[Problem]:
                     )
                 )
         else:
-            types = ("llm_api",) if event.kind == "llm_api" else POOLED
-            target((*at, "target"), event.target, types)
+            types = {"llm_api": ("llm_api",), "failover": ("database",), "link": ("link",)}
+            target((*at, "target"), event.target, types.get(event.kind, POOLED))
+            c = s.components.get(event.target)
+            if event.kind == "failover" and c is not None and c.type == "database":
+                shards = getattr(c, "shards", 1)
+                if event.shard > shards:
+                    found.append(
+                        s.problem(
+                            (*at, "shard"), f"{event.target} has {shards} shard(s)", event.shard
+                        )
+                    )
         if event.at >= last or f.end(event) < first:
             found.append(
                 s.problem(
@@ -164,7 +173,7 @@ def _check_failures(s: Scenario) -> list[Problem]:
             )
     spans: dict[str, list[tuple[float, float, int]]] = {}
     for i, event in enumerate(f.events):
-        if event.kind in ("brownout", "llm_api"):
+        if event.kind in ("brownout", "llm_api", "link"):
             spans.setdefault(event.target, []).append((event.at, f.end(event), i))
     for name, events in spans.items():
         events.sort()

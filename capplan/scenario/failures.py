@@ -13,7 +13,8 @@ an event ``at: 9h`` comes an hour into the measured run.
   out, Kubernetes' default 300 s, and are ready after ``startup``), ``brownout`` (a
   component's service times multiplied and a share of its calls failing at once with
   cause ``error``) and ``llm_api`` (a provider's quotas cut, latency multiplied and a
-  share of 5xx).
+  share of 5xx), ``failover`` (a database primary lost until a new one is elected) and
+  ``link`` (bandwidth cut, latency added).
 """
 
 from __future__ import annotations
@@ -108,7 +109,38 @@ class LlmDegradation(_Event):
     """Share of calls answered with a 5xx at once (cause ``error``)."""
 
 
-Event = Annotated[PodKill | ZoneOutage | Brownout | LlmDegradation, Field(discriminator="kind")]
+class Failover(_Event):
+    """A database primary lost: reads go on at the read replicas, writes to its shard find
+    no primary (cause ``unavailable``, which a step's ``retry`` may wait out, as drivers'
+    retryable writes do) until a new primary is elected."""
+
+    kind: Literal["failover"]
+    target: str
+    """The ``database`` component."""
+    shard: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    """Which shard's primary (1 = the first)."""
+    election: NonNegativeDuration = 12.0
+    """From the loss to a new primary taking writes. Default 12s (MongoDB's election
+    timeout of 10 s plus the vote)."""
+
+
+class LinkDegradation(_Event):
+    """A network link degraded for a while."""
+
+    kind: Literal["link"]
+    target: str
+    """The ``link`` component."""
+    duration: PositiveDuration
+    bandwidth_factor: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """Bandwidth multiplied by this (0.5: half; background traffic takes longer too)."""
+    added_latency: NonNegativeDuration = 0.0
+    """Added to the one-way propagation delay."""
+
+
+Event = Annotated[
+    PodKill | ZoneOutage | Brownout | LlmDegradation | Failover | LinkDegradation,
+    Field(discriminator="kind"),
+]
 
 
 class Failures(Model):

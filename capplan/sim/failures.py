@@ -20,6 +20,8 @@ from capplan.scenario.distributions import Exponential
 from capplan.scenario.failures import (
     ZONE_NAMES,
     Brownout,
+    Failover,
+    LinkDegradation,
     LlmDegradation,
     PodKill,
     RandomFailures,
@@ -30,6 +32,7 @@ from capplan.sim.capacity import GONE, READY, Replica, ReplicaSet
 from capplan.sim.kernel import Kernel
 from capplan.sim.plan import CompiledStep, RequestPlan
 from capplan.sim.stations import Station
+from capplan.sim.stations.link import BACKGROUND_CHUNK_S
 from capplan.sim.streams import Streams
 
 Process = Generator[float, Any, None]
@@ -184,6 +187,10 @@ class Injector:
             yield from self._degrade(i, event.target, event, event.latency_factor)
         elif isinstance(event, LlmDegradation):
             yield from self._llm(i, event)
+        elif isinstance(event, Failover):
+            self._failover(event)
+        elif isinstance(event, LinkDegradation):
+            yield from self._link(event)
 
     def _pod_kill(self, event: PodKill) -> None:
         victims = [
@@ -202,6 +209,26 @@ class Injector:
                     self._kill(name, rs, replica, after)
         yield event.duration
         self.down.discard(zone)
+
+    def _failover(self, event: Failover) -> None:
+        primaries = self.stations[event.target].shards[event.shard - 1].primaries
+        ready = [r for r in primaries.replicas if r.state == READY]
+        if ready:
+            self.lost_pods += 1
+            # the old primary's pod comes back as a member; a new primary takes writes
+            self._restart(primaries, ready[0], event.election)
+
+    def _link(self, event: LinkDegradation) -> Process:
+        link = self.stations[event.target]
+        saved = link.bandwidth, link.latency
+        link.bandwidth *= event.bandwidth_factor
+        link.latency += event.added_latency
+        for d in link.directions:
+            d.chunk = BACKGROUND_CHUNK_S / event.bandwidth_factor
+        yield event.duration
+        link.bandwidth, link.latency = saved
+        for d in link.directions:
+            d.chunk = BACKGROUND_CHUNK_S
 
     def _degrade(self, i: int, target: str, event: Any, factor: float) -> Process:
         steps = self.calls[target]

@@ -66,6 +66,7 @@ class Direction:
         "assigned",
         "bg_gaps",
         "bg_next",
+        "chunk",
         "free_at",
         "payload",
         "transfers",
@@ -80,17 +81,19 @@ class Direction:
         self.wait_s = 0.0
         self.bg_gaps = gaps
         self.bg_next = next(gaps) if gaps is not None else float("inf")
+        self.chunk = BACKGROUND_CHUNK_S
+        """Link time of one background transfer (longer while the bandwidth is cut)."""
 
     def catch_up(self, now: float) -> None:
         """Fold in the background transfers that arrived by ``now``, in arrival order."""
         gaps = self.bg_gaps
         assert gaps is not None
-        t, free = self.bg_next, self.free_at
+        t, free, chunk = self.bg_next, self.free_at, self.chunk
         while t <= now:
             start = free if free > t else t
             self.wait_s += start - t
-            free = start + BACKGROUND_CHUNK_S
-            self.assigned += BACKGROUND_CHUNK_S
+            free = start + chunk
+            self.assigned += chunk
             self.transfers += 1
             t += next(gaps)
         self.bg_next, self.free_at = t, free
