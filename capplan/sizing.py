@@ -184,17 +184,69 @@ def size(
     max_rounds: int = 12,
     progress: Callable[[int, dict[str, int]], None] | None = None,
     max_visits: float | None = None,
+    survive: str | None = None,
 ) -> dict[str, Any]:
     """Size the services of ``scenario`` at ``load_scale`` (default: the file's): their
     replicas for a steady load, or, when the load follows a profile and services
-    autoscale, their HPA settings over the run (:mod:`capplan.sizing_hpa`)."""
+    autoscale, their HPA settings over the run (:mod:`capplan.sizing_hpa`). With
+    ``survive`` ('zone_outage'), the steady replicas are then raised until the SLOs hold
+    with that failure (:mod:`capplan.sizing_survive`)."""
     from capplan import sizing_hpa
 
     s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
     with Runner(jobs) as runner:
         if sizing_hpa.applies(s):
+            if survive is not None:
+                raise SimulationError(
+                    f"{s.name}: --survive sizes replicas for a steady load; this scenario's "
+                    "load follows a profile with autoscaled services"
+                )
             return sizing_hpa.size_over_time(s, runner, progress=progress, max_visits=max_visits)
-        return _size(s, None, runner, max_rounds, progress, max_visits)
+        # the steady question: every pod up (a failure is what --survive asks about)
+        steady = s.model_copy(update={"failures": None})
+        sized = _size(steady, None, runner, max_rounds, progress, max_visits)
+        if survive is not None:
+            sized = _survive(sized, survive, runner, max_visits)
+        return sized
+
+
+def _survive(
+    sized: dict[str, Any], failure: str, runner: Runner, max_visits: float | None
+) -> dict[str, Any]:
+    """The steady sizing raised to survive ``failure``: replicas, HPA bounds, and the zone
+    spread made required (what the survival relies on)."""
+    from capplan.sizing_survive import survive, to_survive
+
+    s: Scenario = sized["sized"]
+    need = {row["component"]: row["replicas"] for row in sized["components"]}
+    found = survive(s, need, failure, runner, max_visits)
+    comps = dict(s.components)
+    for row in sized["components"]:
+        name = row["component"]
+        r = found["replicas"][name]
+        row["replicas_to_survive"] = r
+        row["hpa_max_replicas"] = max(row["hpa_max_replicas"], r)
+        # at the quietest load too, a zone's loss must leave what that load needs
+        row["hpa_min_replicas"] = min(
+            to_survive(row["hpa_min_replicas"], found["zones"]), row["hpa_max_replicas"]
+        )
+        svc = comps[name]
+        update: dict[str, Any] = {"replicas": r}
+        hpa = getattr(svc, "autoscaling", None)
+        if hpa is not None:
+            update["autoscaling"] = hpa.model_copy(
+                update={"min": row["hpa_min_replicas"], "max": row["hpa_max_replicas"]}
+            )
+        comps[name] = svc.model_copy(update=update)
+    k8s = s.kubernetes.model_copy(update={"zone_spread": "required"})
+    survive_info = {k: v for k, v in found.items() if k != "result"}
+    return {
+        **sized,
+        "sized": s.model_copy(update={"components": comps, "kubernetes": k8s}),
+        "survive": survive_info,
+        "survive_result": found["result"],
+        "slos_met": sized["slos_met"] and found["slos_met"],
+    }
 
 
 def _size(
@@ -385,6 +437,8 @@ def sized_overlay(sizing: dict[str, Any], base: Scenario, base_file: str) -> str
     if sized.load_scale != base.load_scale:
         data["load_scale"] = sized.load_scale
     data["components"] = _changes(base, sized)
+    if sized.kubernetes.zone_spread != base.kubernetes.zone_spread:
+        data["kubernetes"] = {"zone_spread": sized.kubernetes.zone_spread}
     if sized.costs is not None and base.costs is not None:
         bound = sized.costs.cluster.max_nodes
         if bound != base.costs.cluster.max_nodes:
@@ -408,6 +462,16 @@ def sized_overlay(sizing: dict[str, Any], base: Scenario, base_file: str) -> str
             lines.append(
                 f"# {row['component']}: {row['replicas_today']} -> {row['replicas']} replicas ({row['reason']})"
             )
+        survived = sizing.get("survive")
+        if survived is not None:
+            lines.append(
+                f"# to survive a {survived['failure']} ({survived['zones']} zones, pods spread "
+                "evenly as the required zone spread makes them):"
+            )
+            lines += [
+                f"# {name}: {r} replicas, {survived['survivors'][name]} left without a zone"
+                for name, r in survived["replicas"].items()
+            ]
     for row in sizing["infrastructure"]:
         lines.append(
             f"# {row['component']}: {row['setting']} {row['today']} -> {row['sized']} ({row['reason']})"

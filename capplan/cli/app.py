@@ -407,6 +407,14 @@ def size(
     json_path: JsonPath = None,
     jobs: Jobs = None,
     max_visits: MaxVisits = None,
+    survive: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FAILURE",
+            help="Also hold the SLOs through this failure: zone_outage (one zone of "
+            "kubernetes.zones gone at the projected load).",
+        ),
+    ] = None,
 ) -> None:
     """Find the fewest replicas of each service that keep every SLO and every utilization
     under the autoscaling target at the projected load, confirmed by simulation, and write
@@ -431,18 +439,22 @@ def size(
         jobs=jobs,
         max_visits=max_visits,
         progress=lambda r, n: err.print("  " + progress_line(r, n), highlight=False, markup=False),
+        survive=survive,
     )
     Console().print(render_sizing(result, scenario.name))
     base = os.path.relpath(file.resolve(), path.resolve().parent)
     write_text(path, sized_overlay(result, scenario, base))
     typer.echo(f"wrote {path} (extends {base}; only what sizing changed)")
     if json_path is not None:
-        payload = {k: v for k, v in result.items() if k not in ("result", "sized")}
+        payload = {
+            k: v for k, v in result.items() if k not in ("result", "sized", "survive_result")
+        }
         write_json(json_path, payload)
     if result["slos_met"]:
         typer.echo("every SLO holds at the sized configuration (confirmed by simulation)")
         return
-    typer.echo(f"SLOs not met by sizing services: {result['unmet'] or 'see the gate'}")
+    unmet = result["unmet"] or (result.get("survive") or {}).get("unmet")
+    typer.echo(f"SLOs not met by sizing services: {unmet or 'see the gate'}")
     raise typer.Exit(1)
 
 

@@ -80,11 +80,15 @@ def deployment(
         image_pull_policy="Always",
         ports=[k.V1ContainerPort(container_port=c.port, name="http")],
     )
+    zone_rule = "DoNotSchedule" if settings.zone_spread == "required" else "ScheduleAnyway"
     spread = [
         k.V1TopologySpreadConstraint(
-            max_skew=1, topology_key=key, when_unsatisfiable="ScheduleAnyway", label_selector=match
+            max_skew=1, topology_key=key, when_unsatisfiable=rule, label_selector=match
         )
-        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        for key, rule in (
+            ("topology.kubernetes.io/zone", zone_rule),
+            ("kubernetes.io/hostname", "ScheduleAnyway"),
+        )
     ]
     anti_affinity = k.V1PodAntiAffinity(
         preferred_during_scheduling_ignored_during_execution=[

@@ -91,15 +91,19 @@ def render_sizing(result: dict[str, Any], scenario_name: str) -> Group:
             "today's load needs."
         ),
     )
-    for col in ("service", "today", "sized", "HPA min-max", "CPU request", "cpu use", "why"):
+    survived = result.get("survive")
+    cols = ["service", "today", "sized"] + (["to survive"] if survived else [])
+    for col in (*cols, "HPA min-max", "CPU request", "cpu use", "why"):
         table.add_column(col)
     for row in result["components"]:
         request = f"{row['cpu_request']:.2f}" if row.get("cpu_request") else "-"
         use = f"{row['cpu_use_per_replica']:.2f}" if "cpu_use_per_replica" in row else "-"
+        extra = [str(row["replicas_to_survive"])] if survived else []
         table.add_row(
             Text(row["component"]),
             str(row["replicas_today"]),
             str(row["replicas"]),
+            *extra,
             f"{row['hpa_min_replicas']}-{row['hpa_max_replicas']}",
             request,
             use,
@@ -108,4 +112,17 @@ def render_sizing(result: dict[str, Any], scenario_name: str) -> Group:
     parts: list[Any] = [table]
     if result["infrastructure"]:
         parts.append(_infrastructure(result))
+    if survived is not None:
+        counts = ", ".join(
+            f"{name} {r} ({survived['survivors'][name]} left)"
+            for name, r in survived["replicas"].items()
+        )
+        line = (
+            f"to survive a {survived['failure']} over {survived['zones']} zones: {counts}; "
+            "the zone spread is made required so that the pods are spread as assumed"
+        )
+        if survived["slos_met"]:
+            parts.append(Text(line + "; objectives met with zone a out (simulated)", style="green"))
+        else:
+            parts.append(Text(line + f"; not enough: {survived['unmet']}", style="red"))
     return Group(*parts)

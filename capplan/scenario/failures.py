@@ -10,7 +10,8 @@ an event ``at: 9h`` comes an hour into the measured run.
 - ``events``: ``pod_kill`` (pods deleted; the Deployment replaces them after the
   component's ``startup``), ``zone_outage`` (every pod in the zone is lost; replacements
   are created in the other zones once the pods' toleration of an unreachable node runs
-  out, Kubernetes' default 300 s, and are ready after ``startup``), ``brownout`` (a
+  out, Kubernetes' default 300 s, and are ready after ``startup``; a database shard with
+  read replicas elects a new primary among the members left, ``ELECTION_S``), ``brownout`` (a
   component's service times multiplied and a share of its calls failing at once with
   cause ``error``) and ``llm_api`` (a provider's quotas cut, latency multiplied and a
   share of 5xx), ``failover`` (a database primary lost until a new one is elected) and
@@ -41,6 +42,10 @@ UNREACHABLE_TOLERATION = 300.0
 long pods on an unreachable node stay bound to it before they are evicted and replaced."""
 
 ZONE_NAMES = "abcdefghij"
+
+ELECTION_S = 12.0
+"""From a database primary's loss to a new primary taking writes: MongoDB's election
+timeout of 10 s plus the vote."""
 
 
 class RandomFailures(Model):
@@ -119,7 +124,7 @@ class Failover(_Event):
     """The ``database`` component."""
     shard: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     """Which shard's primary (1 = the first)."""
-    election: NonNegativeDuration = 12.0
+    election: NonNegativeDuration = ELECTION_S
     """From the loss to a new primary taking writes. Default 12s (MongoDB's election
     timeout of 10 s plus the vote)."""
 

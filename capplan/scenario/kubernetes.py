@@ -63,6 +63,10 @@ class Kubernetes(Model):
     guaranteed_memory: bool = True
     """Memory request = memory limit, so that a pod is not the first OOM-killed under node
     pressure (its memory is Guaranteed); false keeps the scenario's requests as given."""
+    zone_spread: Literal["preferred", "required"] = "preferred"
+    """How the rendered topology spread constraint on the zone binds: ``required``
+    (DoNotSchedule: a pod that would unbalance the zones waits) is what surviving a zone
+    outage relies on; ``capplan size --survive zone_outage`` sets it."""
     zones: Annotated[int, Field(ge=1, le=10, strict=True)] = 3
     """Availability zones the cluster spans ('a', 'b', ...). Pods spread evenly over them,
     as the rendered topology spread constraints require; a zone outage takes its share."""

@@ -402,7 +402,7 @@ class ReplicaSet:
         self.on_ready: list[Callable[[ReplicaSet, Replica], None]] = []
         """Told of every replica that becomes ready (a failure process gives it a life)."""
 
-    def _zone(self) -> int:
+    def next_zone(self) -> int:
         """The zone a new replica goes to: of those up, the one with fewest replicas."""
         if self.zones == 1:
             return 0
@@ -417,7 +417,7 @@ class ReplicaSet:
         """A new replica, ready after ``startup`` seconds (at once for 0), in ``zone``
         (default: spread)."""
         queue: deque[Any] = deque() if self.own_queues else self.groups[0].queue
-        replica = Replica(self.workers, queue, self._zone() if zone is None else zone)
+        replica = Replica(self.workers, queue, self.next_zone() if zone is None else zone)
         replica.groups = self.groups
         replica.shared = not self.own_queues
         self.replicas.append(replica)

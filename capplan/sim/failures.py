@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from capplan.scenario.distributions import Exponential
 from capplan.scenario.failures import (
+    ELECTION_S,
     ZONE_NAMES,
     Brownout,
     Failover,
@@ -90,17 +91,25 @@ class Injector:
             for step in _steps(plan.steps):
                 self.calls[step.station.name].append(step)
         self.sets: dict[str, list[ReplicaSet]] = {}
+        self.elections: dict[str, list[Any]] = {}
+        """Databases with read replicas: a primary lost with its zone is replaced by an
+        election among the members left, not after the pods' eviction."""
         for name, station in stations.items():
             shards = getattr(station, "shards", None)
             if shards is None:
                 continue
             station.track = True  # a failure interrupts what its replicas hold
             sets = [rs for shard in shards for rs in (shard.primaries, shard.readers)]
+            for shard in shards:
+                # a shard's members (primary first, then read replicas) spread together
+                members = shard.primaries.replicas + shard.readers.replicas
+                for i, replica in enumerate(members):
+                    replica.zone = i % self.zones
             for rs in sets:
                 rs.zones, rs.zones_down = self.zones, self.down
-                for i, replica in enumerate(rs.replicas):
-                    replica.zone = i % self.zones
             self.sets[name] = sets
+            if any(shard.readers.replicas for shard in shards):
+                self.elections[name] = shards
         self.startup: dict[str, Callable[[], float]] = {}
         for name in self.sets:
             c = scenario.components[name]
@@ -144,13 +153,16 @@ class Injector:
                 if replica.state == READY:
                     on_ready(rs, replica)
 
-    def _restart(self, rs: ReplicaSet, replica: Replica, delay: float) -> None:
+    def _restart(
+        self, rs: ReplicaSet, replica: Replica, delay: float, zone: int | None = None
+    ) -> None:
         """The container crashed: the pod stays where it is and is ready again after
-        ``delay`` (the kubelet's restart)."""
+        ``delay`` (the kubelet's restart); or, with ``zone``, another member takes its
+        role there (a database election)."""
         owner = replica.owner
         replica.owner = None  # the pod outlives its container
         rs.fail(replica)
-        new = rs.add(delay, zone=replica.zone)
+        new = rs.add(delay, zone=replica.zone if zone is None else zone)
         if owner is not None:
             new.owner = owner
             owner.replica = new
@@ -204,9 +216,14 @@ class Injector:
         self.down.add(zone)
         after = min(event.replace_after, event.duration)
         for name, sets in self.sets.items():
+            elected = {id(shard.primaries) for shard in self.elections.get(name, [])}
             for rs in sets:
                 for replica in [r for r in rs.replicas if r.zone == zone and r.state != GONE]:
-                    self._kill(name, rs, replica, after)
+                    if id(rs) in elected:
+                        self.lost_pods += 1
+                        self._restart(rs, replica, ELECTION_S, zone=rs.next_zone())
+                    else:
+                        self._kill(name, rs, replica, after)
         yield event.duration
         self.down.discard(zone)
 
