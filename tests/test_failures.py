@@ -260,6 +260,7 @@ FAILURES = {
             "cannot fail this way",
         ),
         ({"random": {"db": {"pod_mtbf": "7d"}}}, "failures.random.db", "no such component"),
+        ({"events": [{"at": "1min", "kind": "node_loss"}]}, "failures.events[0].kind", "live"),
         (
             {"events": [{"at": "1min", "kind": "failover", "target": "api"}]},
             "failures.events[0].target",
@@ -301,6 +302,23 @@ def test_bad_failures_are_located(tmp_path: Any, failures: Any, key: str, words:
     assert code == 2
     assert "Traceback" not in err
     assert str(path) in err and key in err and words in err
+
+
+def test_node_failures_need_live_nodes(tmp_path: Any) -> None:
+    import yaml
+
+    data = {
+        "capplan": 1,
+        "name": "n",
+        **FAILURES,
+        "costs": {"node": {"cpu": "4", "memory": "16Gi", "price_per_hour": 1, "mtbf": "30d"}},
+    }
+    data["simulation"] = {**data["simulation"], "autoscale": False}
+    path = tmp_path / "n.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, _out, err = cli("simulate", str(path), "--no-progress")
+    assert code == 2 and "Traceback" not in err
+    assert f"{path}:" in err and "costs.node.mtbf" in err and "autoscale" in err
 
 
 def database_system(failures: dict[str, Any], write_retry: dict[str, Any] | None = None) -> Any:
@@ -386,3 +404,77 @@ def test_a_degraded_link_slows_the_payloads_that_cross_it() -> None:
     assert mean(0, 120) == pytest.approx(expected(0.080, 0.005), rel=0.05)
     assert mean(180, 360) == pytest.approx(expected(0.160, 0.025), rel=0.05)
     assert mean(420, 600) == pytest.approx(expected(0.080, 0.005), rel=0.05)
+
+
+def cluster_system(failures: dict[str, Any] | None, mtbf: str | None = None, **sim: Any) -> Any:
+    node: dict[str, Any] = {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0}
+    if mtbf is not None:
+        node["mtbf"] = mtbf
+    data: dict[str, Any] = {
+        "simulation": {
+            "duration": "900s",
+            "warmup": "0s",
+            "replications": 1,
+            "seed": 6,
+            "window": "1min",
+            **sim,
+        },
+        "workload": {"arrival_rate": "50/s"},
+        "requests": {"r": {"steps": [{"call": "api"}]}},
+        "components": {
+            "api": {
+                "type": "service",
+                "replicas": 6,
+                "workers": 4,
+                "service_time": {"distribution": "exponential", "mean": "300ms"},
+                "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
+            }
+        },
+        "costs": {"node": node, "cluster": {"max_nodes": 10, "node_startup": "60s"}},
+    }
+    if failures is not None:
+        data["failures"] = failures
+    return scenario(data)
+
+
+def the_cluster(stations: dict[str, Any]) -> Any:
+    return next(r.owner.node.cluster for r in replicas_of(stations) if r.owner.node is not None)
+
+
+def test_a_lost_node_takes_its_pods_which_wait_for_a_new_node() -> None:
+    s = cluster_system({"events": [{"at": "200s", "kind": "node_loss"}]})
+
+    def on_first_node(stations: dict[str, Any]) -> int:
+        first = the_cluster(stations).nodes[0]  # all equally full: the first goes
+        return sum(len(r.holding) for r in replicas_of(stations) if r.owner.node is first)
+
+    probe = Probe([200 - 1e-9], on_first_node)
+    rec = run_replication(s, 0, (probe,))
+    assert rec.types["r"].errors == {"lost": probe.seen[0]} and probe.seen[0] > 0
+    pending = {w.start_s: w.pods_pending for w in rec.windows}
+    nodes = {w.start_s: w.nodes for w in rec.windows}
+    # 2 pods of 2 CPU per 4-CPU node: the recreated pods fit nowhere until the autoscaler's
+    # node (a scan, then 60 s) is up; the node group's replacement comes at 200 + 300 s
+    assert pending[120.0] == 0 and pending[180.0] + pending[240.0] > 0.5
+    assert pending[300.0] == 0
+    assert nodes[120.0] == 3 and nodes[300.0] == 3 and nodes[540.0] == 4
+    assert rec.control.nodes_lost == 1
+
+
+def test_node_failures_come_at_the_rate_of_the_nodes_up() -> None:
+    s = cluster_system(None, mtbf="2000s", duration="18000s", window="10min")
+    step = 5.0
+    times = [step * (i + 1) for i in range(int(18000 / step) - 1)]
+    seen: list[Any] = []
+
+    def up(stations: dict[str, Any]) -> int:
+        if not seen:
+            seen.append(the_cluster(stations))
+        return sum(1 for n in seen[0].nodes if n.state == 1)  # NODE_READY
+
+    probe = Probe(times, up)
+    rec = run_replication(s, 0, (probe,))
+    expected = sum(probe.seen) * step / 2000  # node-seconds up / mtbf
+    lost = rec.control.nodes_lost
+    assert expected > 20
+    assert abs(lost - expected) < 4 * expected**0.5, (lost, expected)

@@ -134,7 +134,7 @@ def run_availability(
     """Availability of a run with ``slos.availability`` or ``failures`` (else None)."""
     target = scenario.slos.availability
     failures = scenario.failures
-    if target is None and failures is None:
+    if target is None and not scenario.fails:
         return None
     shares = []
     for r in records:

@@ -157,6 +157,7 @@ def summarize_control(
             "max_nodes": costs.cluster.max_nodes,
             "nodes_peak": max(r.control.nodes_peak for r in records),
             "nodes_added": sum(r.control.nodes_added for r in records) / n,
+            "nodes_lost": sum(r.control.nodes_lost for r in records) / n,
             "nodes_removed": sum(r.control.nodes_removed for r in records) / n,
             "max_nodes_binding": (
                 {"replications": len(bound), "of": n, "since_s": min(bound)} if bound else None

@@ -318,7 +318,7 @@ def build(scenario: Scenario, records: list[ReplicationRecord]) -> Timeline:
             ]
             shares.append(sum(held) / count if count else 0.0)
         attainment.append(Attainment(objective, target, Estimate.of(shares, 0.0, 1.0), required))
-    stationary = scenario.workload.stationary and scenario.failures is None
+    stationary = scenario.workload.stationary and not scenario.fails
     if not stationary:
         windows = pointwise(scenario, windows)
     return Timeline(window_s, windows, attainment, stationary, scenario.simulation.start)

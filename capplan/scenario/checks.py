@@ -118,11 +118,19 @@ POOLED = ("service", "database", "cache")
 """Component types made of pods that fail and restart."""
 
 
+NEEDS_NODES = (
+    "nodes are simulated only when they are live: give costs (node, cluster) and leave "
+    "simulation.autoscale on"
+)
+
+
 def _check_failures(s: Scenario) -> list[Problem]:
+    found = []
+    if s.costs is not None and s.costs.node.mtbf is not None and not s.simulation.autoscale:
+        found.append(s.problem(("costs", "node", "mtbf"), NEEDS_NODES))
     f = s.failures
     if f is None:
-        return []
-    found = []
+        return found
 
     def target(at: tuple[str | int, ...], name: str, types: tuple[str, ...]) -> None:
         c = s.components.get(name)
@@ -136,12 +144,16 @@ def _check_failures(s: Scenario) -> list[Problem]:
 
     for name in f.random:
         target(("failures", "random", name), name, POOLED)
+    live_nodes = s.costs is not None and s.simulation.autoscale
     sim = s.simulation
     first, last = sim.start - sim.warmup, sim.start + sim.duration
     zones = ZONE_NAMES[: s.kubernetes.zones]
     for i, event in enumerate(f.events):
         at = ("failures", "events", i)
-        if event.kind == "zone_outage":
+        if event.kind == "node_loss":
+            if not live_nodes:
+                found.append(s.problem((*at, "kind"), NEEDS_NODES, event.kind))
+        elif event.kind == "zone_outage":
             if event.zone not in zones:
                 found.append(
                     s.problem(

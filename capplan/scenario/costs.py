@@ -26,6 +26,12 @@ class NodeShape(Model):
     """Allocatable memory: '32Gi'."""
     price_per_hour: Annotated[float, Field(ge=0, le=1e6)]
     """Dollars per node-hour."""
+    mtbf: PositiveDuration | None = None
+    """Mean time between failures of one node ('30d'), for a run with live nodes: every
+    node fails independently at exponential times, and its pods with it."""
+    replacement: PositiveDuration = 300.0
+    """From a node's failure to the node group's replacement taking pods (its health
+    check noticing, then a new instance starting). Default 5min."""
 
 
 class Cluster(Model):

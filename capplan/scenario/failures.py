@@ -14,8 +14,9 @@ an event ``at: 9h`` comes an hour into the measured run.
   read replicas elects a new primary among the members left, ``ELECTION_S``), ``brownout`` (a
   component's service times multiplied and a share of its calls failing at once with
   cause ``error``) and ``llm_api`` (a provider's quotas cut, latency multiplied and a
-  share of 5xx), ``failover`` (a database primary lost until a new one is elected) and
-  ``link`` (bandwidth cut, latency added).
+  share of 5xx), ``failover`` (a database primary lost until a new one is elected),
+  ``link`` (bandwidth cut, latency added) and ``node_loss`` (nodes and their pods lost).
+- ``costs.node.mtbf``: node failures as a process over time, with live nodes.
 """
 
 from __future__ import annotations
@@ -114,6 +115,17 @@ class LlmDegradation(_Event):
     """Share of calls answered with a 5xx at once (cause ``error``)."""
 
 
+class NodeLoss(_Event):
+    """Nodes lost at once (a kernel panic, a hardware fault): every pod on them is lost
+    and recreated where room allows, pending otherwise; the node group replaces each node
+    after ``costs.node.replacement``, and the cluster autoscaler adds nodes for what
+    stays pending. Needs live nodes (``costs`` and ``simulation.autoscale``)."""
+
+    kind: Literal["node_loss"]
+    count: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    """Nodes lost (the fullest first)."""
+
+
 class Failover(_Event):
     """A database primary lost: reads go on at the read replicas, writes to its shard find
     no primary (cause ``unavailable``, which a step's ``retry`` may wait out, as drivers'
@@ -143,7 +155,7 @@ class LinkDegradation(_Event):
 
 
 Event = Annotated[
-    PodKill | ZoneOutage | Brownout | LlmDegradation | Failover | LinkDegradation,
+    PodKill | ZoneOutage | Brownout | LlmDegradation | Failover | LinkDegradation | NodeLoss,
     Field(discriminator="kind"),
 ]
 

@@ -344,6 +344,13 @@ class Scenario(Model):
         return Problem(file, format_path(path), message, line, value, value is not None)
 
     @property
+    def fails(self) -> bool:
+        """Whether anything fails during a run: ``failures``, or nodes with an ``mtbf``."""
+        return self.failures is not None or (
+            self.costs is not None and self.costs.node.mtbf is not None
+        )
+
+    @property
     def arrival_rate(self) -> float:
         """Open arrival rate per second after ``load_scale``."""
         return self.workload.base_rate * self.load_scale

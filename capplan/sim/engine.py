@@ -120,9 +120,19 @@ class _Replication:
             if wanted(scenario)
             else None
         )
+        costs = scenario.costs
+        node_failures = self.plane is not None and costs is not None and costs.node.mtbf
         self.injector = (
-            Injector(scenario, self.kernel, self.stations, self.plans, self.streams, self.offset)
-            if scenario.failures is not None
+            Injector(
+                scenario,
+                self.kernel,
+                self.stations,
+                self.plans,
+                self.streams,
+                self.offset,
+                self.plane,
+            )
+            if scenario.failures is not None or node_failures
             else None
         )
         self.stationary = w.stationary and not controllers and self.injector is None

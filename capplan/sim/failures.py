@@ -22,14 +22,17 @@ from capplan.scenario.failures import (
     ZONE_NAMES,
     Brownout,
     Failover,
+    Failures,
     LinkDegradation,
     LlmDegradation,
+    NodeLoss,
     PodKill,
     RandomFailures,
     ZoneOutage,
 )
 from capplan.scenario.model import Scenario
 from capplan.sim.capacity import GONE, READY, Replica, ReplicaSet
+from capplan.sim.control.cluster import NODE_READY
 from capplan.sim.kernel import Kernel
 from capplan.sim.plan import CompiledStep, RequestPlan
 from capplan.sim.stations import Station
@@ -75,9 +78,11 @@ class Injector:
         plans: list[RequestPlan],
         streams: Streams,
         offset: float,
+        plane: Any = None,
     ):
-        assert scenario.failures is not None
-        self.failures = scenario.failures
+        self.cluster = plane.cluster if plane is not None else None
+        """The live nodes (with ``costs`` and the autoscalers on), or None."""
+        self.failures = scenario.failures or Failures()
         self.scenario = scenario
         self.kernel = kernel
         self.stations = stations
@@ -122,6 +127,14 @@ class Injector:
 
     def processes(self) -> list[Process]:
         procs: list[Process] = []
+        costs = self.scenario.costs
+        if self.cluster is not None and costs is not None and costs.node.mtbf is not None:
+            self.cluster.mortal(
+                self.streams.sampler(
+                    Exponential.model_construct(distribution="exponential", mean=costs.node.mtbf),
+                    "failures.nodes.life",
+                )
+            )
         for name, spec in self.failures.random.items():
             self._mortal(name, spec)
         for i, event in enumerate(self.failures.events):
@@ -193,6 +206,8 @@ class Injector:
             yield wait
         if isinstance(event, PodKill):
             self._pod_kill(event)
+        elif isinstance(event, NodeLoss):
+            self._node_loss(event)
         elif isinstance(event, ZoneOutage):
             yield from self._zone_outage(event)
         elif isinstance(event, Brownout):
@@ -210,6 +225,13 @@ class Injector:
         ]
         for rs, replica in victims[: event.count]:
             self._kill(event.target, rs, replica, 0.0)
+
+    def _node_loss(self, event: NodeLoss) -> None:
+        cluster = self.cluster
+        assert cluster is not None  # required at validation
+        ready = [n for n in cluster.nodes if n.state == NODE_READY]
+        for node in sorted(ready, key=lambda n: -n.used_cpu)[: event.count]:
+            cluster.lose(node)
 
     def _zone_outage(self, event: ZoneOutage) -> Process:
         zone = ZONE_NAMES.index(event.zone)

@@ -59,6 +59,8 @@ class ControlRecord:
     nodes_removed: int
     max_nodes_binding_since: float | None
     """When pods first stayed pending with the cluster at ``max_nodes`` (None: never)."""
+    nodes_lost: int = 0
+    """Nodes that failed."""
 
 
 def wanted(scenario: Scenario) -> bool:
@@ -186,6 +188,7 @@ class ControlPlane:
             c.added if c is not None else 0,
             c.removed if c is not None else 0,
             since,
+            c.lost if c is not None else 0,
         )
 
 

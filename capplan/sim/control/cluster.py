@@ -9,16 +9,18 @@ after ``node_startup``) and removes nodes unneeded for ``scale_down_unneeded_tim
 within ``scale_down_delay_after_add`` of an addition; empty ones together, others one per
 scan, only when their pods fit elsewhere; pods of databases and caches are not moved).
 An evicted pod is replaced by a new one elsewhere as it terminates, as its ReplicaSet does.
+A node that fails (:meth:`Cluster.lose`) takes its pods' requests with it; the pods are
+recreated at once and the node group replaces the node after ``costs.node.replacement``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from capplan.autoscaling.cluster import fits_elsewhere, nodes_to_add, requested_share
 from capplan.sim.control.level import Level
-from capplan.sim.control.pods import PENDING, Pod
+from capplan.sim.control.pods import DELETED, PENDING, Pod
 
 if TYPE_CHECKING:
     from capplan.scenario.costs import Cluster as ClusterSpec
@@ -96,6 +98,10 @@ class Cluster:
         """1 while pods are pending at ``max_nodes``."""
         self.added = self.removed = 0
         self.peak = 0
+        self.lost = 0
+        """Nodes that failed."""
+        self.life: Callable[[], float] | None = None
+        """A node's time to failure (None: nodes do not fail)."""
 
     # the scheduler ------------------------------------------------------------------
 
@@ -207,6 +213,56 @@ class Cluster:
     def _boot(self, node: Node) -> Generator[float, Any, None]:
         yield self.spec.node_startup
         node.state = NODE_READY
+        self._live(node)
+        self._retry()
+
+    # failures -----------------------------------------------------------------------
+
+    def mortal(self, life: Callable[[], float]) -> None:
+        """Give every node, now and to come, a time to failure drawn from ``life``."""
+        self.life = life
+        for node in self.nodes:
+            if node.state == NODE_READY:
+                self._live(node)
+
+    def _live(self, node: Node) -> None:
+        if self.life is not None:
+            self.kernel.spawn(self._lifetime(node, self.life()))
+
+    def _lifetime(self, node: Node, life: float) -> Generator[float, Any, None]:
+        yield life
+        if node.state == NODE_READY:
+            self.lose(node)
+
+    def lose(self, node: Node) -> None:
+        """The node fails now: the requests its pods serve are lost, each pod is recreated
+        by its controller (placed where there is room, else pending, which the autoscaler
+        sees), and the node group replaces the node after ``replacement``."""
+        node.state = NODE_GONE
+        if node in self.nodes:
+            self.nodes.remove(node)
+        self.lost += 1
+        for pod in list(node.pods):
+            node.pods.remove(pod)
+            node.used_cpu -= pod.cpu
+            node.used_memory -= pod.memory
+            pod.node = None
+            pod.state = DELETED
+            dep, replica = pod.deployment, pod.replica
+            if dep is not None:
+                dep.forget(pod)
+                if replica is not None:
+                    replica.owner = None  # the pod is already gone
+                    dep.replica_set.fail(replica)
+                dep.scale_to(dep.spec_replicas)
+        self._levels()
+        self.kernel.spawn(self._replace())
+
+    def _replace(self) -> Generator[float, Any, None]:
+        yield self.shape.replacement
+        node = Node(self, NODE_READY)
+        self.nodes.append(node)
+        self._live(node)
         self._retry()
 
     def _scale_down(self) -> None:
