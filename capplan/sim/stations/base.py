@@ -30,8 +30,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from capplan.sim.capacity import MeterSnapshot
 from capplan.sim.kernel import Kernel, Task
+from capplan.sim.meter import MeterSnapshot
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:

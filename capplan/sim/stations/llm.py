@@ -20,13 +20,12 @@ from capplan.sim.capacity import (
     QUEUED,
     Group,
     Lost,
-    Meter,
-    MeterSnapshot,
     Replica,
     ReplicaSet,
     release,
 )
 from capplan.sim.kernel import Kernel
+from capplan.sim.meter import Meter, MeterSnapshot
 from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
 from capplan.sim.streams import Streams
 

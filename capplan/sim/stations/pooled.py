@@ -20,14 +20,13 @@ from capplan.sim.capacity import (
     REJECTED,
     Group,
     Lost,
-    Meter,
-    MeterSnapshot,
     Replica,
     ReplicaSet,
     lose,
     release,
 )
 from capplan.sim.kernel import Kernel
+from capplan.sim.meter import Meter, MeterSnapshot
 from capplan.sim.stations.base import Request, StationMeasure, meter_measure
 
 if TYPE_CHECKING:
