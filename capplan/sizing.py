@@ -226,10 +226,10 @@ def _survive(
         r = found["replicas"][name]
         row["replicas_to_survive"] = r
         row["hpa_max_replicas"] = max(row["hpa_max_replicas"], r)
-        # at the quietest load too, a zone's loss must leave what that load needs
-        row["hpa_min_replicas"] = min(
-            to_survive(row["hpa_min_replicas"], found["zones"]), row["hpa_max_replicas"]
-        )
+        # at the quietest load too, the failure must leave what that load needs
+        low = row["hpa_min_replicas"]
+        raised = to_survive(low, found["zones"]) if failure == "zone_outage" else low + 1
+        row["hpa_min_replicas"] = min(raised, row["hpa_max_replicas"])
         svc = comps[name]
         update: dict[str, Any] = {"replicas": r}
         hpa = getattr(svc, "autoscaling", None)
@@ -238,7 +238,11 @@ def _survive(
                 update={"min": row["hpa_min_replicas"], "max": row["hpa_max_replicas"]}
             )
         comps[name] = svc.model_copy(update=update)
-    k8s = s.kubernetes.model_copy(update={"zone_spread": "required"})
+    k8s = (
+        s.kubernetes.model_copy(update={"zone_spread": "required"})
+        if failure == "zone_outage"
+        else s.kubernetes
+    )
     survive_info = {k: v for k, v in found.items() if k != "result"}
     return {
         **sized,
@@ -463,15 +467,18 @@ def sized_overlay(sizing: dict[str, Any], base: Scenario, base_file: str) -> str
                 f"# {row['component']}: {row['replicas_today']} -> {row['replicas']} replicas ({row['reason']})"
             )
         survived = sizing.get("survive")
-        if survived is not None:
+        if survived is not None and survived["failure"] == "zone_outage":
             lines.append(
-                f"# to survive a {survived['failure']} ({survived['zones']} zones, pods spread "
+                f"# to survive a zone_outage ({survived['zones']} zones, pods spread "
                 "evenly as the required zone spread makes them):"
             )
             lines += [
                 f"# {name}: {r} replicas, {survived['survivors'][name]} left without a zone"
                 for name, r in survived["replicas"].items()
             ]
+        elif survived is not None:
+            lines.append("# to survive the loss of the fullest node:")
+            lines += [f"# {name}: {r} replicas" for name, r in survived["replicas"].items()]
     for row in sizing["infrastructure"]:
         lines.append(
             f"# {row['component']}: {row['setting']} {row['today']} -> {row['sized']} ({row['reason']})"

@@ -1,5 +1,5 @@
 """Sizing to survive a failure: the fewest service replicas such that the SLOs hold at the
-projected load with one zone gone.
+projected load with one zone gone, or one node.
 
 Pods are spread evenly over ``kubernetes.zones`` (the rendered topology spread constraint
 on the zone, made required by this sizing), so a zone takes at most ``ceil(n / zones)``
@@ -9,6 +9,12 @@ with every pod up), each service gets the fewest ``n`` whose survivors,
 zone holding most pods out for the whole run (no replacement) and every pooled component
 losing its share, stateful ones included; where an objective is still missed, the service
 holding most of the slowest requests' time gets one more pod per zone, up to a few rounds.
+
+For a node (with ``costs``, whose nodes are then live): each service starts one pod above
+its need (a node holds at least one of its pods) and the candidate is simulated with the
+fullest node lost from the first instant, its pods recreated where the other nodes have
+room and pending otherwise, and no node coming in the run; where an objective is missed,
+the service holding most of the slowest requests' time gets one more pod.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from typing import Any
 
 from capplan.api import simulate
 from capplan.errors import SimulationError
-from capplan.scenario.failures import Failures, ZoneOutage
+from capplan.scenario.failures import Failures, NodeLoss, ZoneOutage
 from capplan.scenario.model import Scenario
 from capplan.sim.runner import Runner
 
-SURVIVABLE = ("zone_outage",)
+SURVIVABLE = ("zone_outage", "node_loss")
 ROUNDS = 4
 
 
@@ -37,6 +43,35 @@ def to_survive(need: int, zones: int) -> int:
     while survivors(n, zones) < need:
         n += 1
     return n
+
+
+def without_a_node(s: Scenario) -> Scenario:
+    """``s`` with its fullest node lost from the first instant: the pods on it recreated
+    where the other nodes have room and pending otherwise, with no node coming in the
+    run (neither the node group's replacement nor the autoscaler's), and no HPA acting:
+    what the nodes left can carry."""
+    assert s.costs is not None
+    sim = s.simulation
+    never = 10 * (sim.warmup + sim.duration) + 3600.0
+    costs = s.costs.model_copy(
+        update={
+            "node": s.costs.node.model_copy(update={"replacement": never, "mtbf": None}),
+            "cluster": s.costs.cluster.model_copy(update={"node_startup": never}),
+        }
+    )
+    comps = {
+        n: c.model_copy(update={"autoscaling": None}) if getattr(c, "autoscaling", None) else c
+        for n, c in s.components.items()
+    }
+    loss = NodeLoss.model_construct(kind="node_loss", at=sim.start - sim.warmup, count=1)
+    return s.model_copy(
+        update={
+            "costs": costs,
+            "components": comps,
+            "simulation": sim.model_copy(update={"autoscale": True}),
+            "failures": Failures.model_construct(random={}, events=[loss]),
+        }
+    )
 
 
 def without_a_zone(s: Scenario) -> Scenario:
@@ -66,37 +101,55 @@ def survive(
     if failure not in SURVIVABLE:
         raise SimulationError(f"--survive {failure}: can size for {', '.join(SURVIVABLE)}")
     zones = s.kubernetes.zones
-    if zones < 2:
-        raise SimulationError(
-            f"{s.name}: kubernetes.zones is 1, so a zone outage takes every pod; give the "
-            "zones the cluster spans"
-        )
-    replicas = {n: to_survive(r, zones) for n, r in need.items()}
+    if failure == "zone_outage":
+        if zones < 2:
+            raise SimulationError(
+                f"{s.name}: kubernetes.zones is 1, so a zone outage takes every pod; give "
+                "the zones the cluster spans"
+            )
+        replicas = {n: to_survive(r, zones) for n, r in need.items()}
+        step = zones
+
+        def confirm(candidate: Scenario) -> Scenario:
+            return held(without_a_zone(candidate))
+    else:
+        if s.costs is None:
+            raise SimulationError(
+                f"{s.name}: surviving a node's loss needs the nodes: give costs (node, cluster)"
+            )
+        replicas = {n: r + 1 for n, r in need.items()}  # a node holds at least one pod
+        step = 1
+
+        def confirm(candidate: Scenario) -> Scenario:
+            return without_a_node(candidate)
+
     unmet = None
     result: dict[str, Any] = {}
     for _ in range(ROUNDS):
-        result = simulate(
-            held(without_a_zone(with_replicas(s, replicas))), max_visits=max_visits, runner=runner
-        )
+        result = simulate(confirm(with_replicas(s, replicas)), max_visits=max_visits, runner=runner)
         missed = [r for r in result["slos"] if not r["passed"]]
         if not missed:
             unmet = None
             break
         comps = result["components"]
         culprit = max(replicas, key=lambda n: comps[n]["latency_share_p95"])
+        gone = "zone a out" if failure == "zone_outage" else "the fullest node lost"
         unmet = (
-            f"{', '.join(sorted({r['name'] for r in missed}))} missed with zone a out; "
+            f"{', '.join(sorted({r['name'] for r in missed}))} missed with {gone}; "
             f"{culprit} holds {comps[culprit]['latency_share_p95'] * 100:.0f}% of the slowest "
             "requests' time"
         )
         if comps[culprit]["latency_share_p95"] < 0.05:
             break  # no service to add to: a store or a quota is what the zone took
-        replicas[culprit] += zones
+        replicas[culprit] += step
     return {
         "failure": failure,
         "zones": zones,
         "replicas": replicas,
-        "survivors": {n: survivors(r, zones) for n, r in replicas.items()},
+        "survivors": {
+            n: survivors(r, zones) if failure == "zone_outage" else None
+            for n, r in replicas.items()
+        },
         "slos_met": unmet is None,
         "unmet": unmet,
         "result": result,

@@ -321,7 +321,11 @@ def test_node_failures_need_live_nodes(tmp_path: Any) -> None:
     assert f"{path}:" in err and "costs.node.mtbf" in err and "autoscale" in err
 
 
-def database_system(failures: dict[str, Any], write_retry: dict[str, Any] | None = None) -> Any:
+def database_system(
+    failures: dict[str, Any],
+    write_retry: dict[str, Any] | None = None,
+    balancing: str = "round_robin",
+) -> Any:
     write: dict[str, Any] = {"call": "db", "op": "write"}
     if write_retry is not None:
         write["retry"] = write_retry
@@ -339,6 +343,7 @@ def database_system(failures: dict[str, Any], write_retry: dict[str, Any] | None
                     "read_replicas": 2,
                     "workers": 8,
                     "service_time": "5ms",
+                    "load_balancing": balancing,
                 }
             },
             "failures": failures,
@@ -361,6 +366,29 @@ def test_a_failover_refuses_writes_for_the_election_and_reads_go_on() -> None:
         {"attempts": 5, "causes": ["unavailable"], "initial_delay": "1s", "backoff_factor": 2},
     )
     assert run_replication(retried, 0).types["w"].errors == {}  # waits of 1+2+4+8 s > 12 s
+
+
+@pytest.mark.parametrize("balancing", ["round_robin", "shared_queue"])
+def test_writes_that_wait_through_a_failover_wait_out_the_election(balancing: str) -> None:
+    def run(mode: str) -> Any:
+        event = {
+            "at": "100s",
+            "kind": "failover",
+            "target": "db",
+            "election": "12s",
+            "on_failover": mode,
+        }
+        return run_replication(database_system({"events": [event]}, balancing=balancing), 0)
+
+    failed, waited = run("fail").types["w"], run("wait").types["w"]
+    assert waited.errors.get("unavailable", 0) == 0
+    assert set(waited.errors) <= {"lost"}
+    refused = failed.errors["unavailable"]
+    # each write arriving in the election waits for its end: 12 s less its arrival time,
+    # 6 s on average, where in the fail mode it ended at once
+    extra = waited.sojourn_sum_s - failed.sojourn_sum_s
+    assert extra == pytest.approx(refused * 6.0, rel=0.25)
+    assert waited.completed == waited.arrivals - sum(waited.errors.values())
 
 
 def test_a_degraded_link_slows_the_payloads_that_cross_it() -> None:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from capplan import simulate
-from capplan.sizing import held, size
-from capplan.sizing_survive import survivors, to_survive, without_a_zone
+from capplan.sizing import held, size, with_replicas
+from capplan.sizing_survive import survivors, to_survive, without_a_node, without_a_zone
 from capplan_helpers import cli, scenario
 
 
@@ -97,3 +97,24 @@ def test_survive_needs_more_than_one_zone(tmp_path: Path) -> None:
         "size", str(path), "--survive", "zone_outage", "--out", str(tmp_path / "o.yaml")
     )
     assert code == 2 and "kubernetes.zones is 1" in err and "Traceback" not in err
+
+
+def test_sizing_to_survive_a_node_holds_the_objectives_with_the_fullest_node_gone() -> None:
+    data = service("25/s")
+    data["components"]["api"]["resources"] = {"requests": {"cpu": "2", "memory": "4Gi"}}
+    data["costs"] = {"node": {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0}}
+    # 2 pods a node: losing the fullest takes two, and a recreated pod finds room only on
+    # a node left with a free slot
+    s = scenario(data)
+    result = size(s, survive="node_loss")
+    (row,) = result["components"]
+    need = row["replicas"]
+    assert result["survive"]["slos_met"]
+    survive = row["replicas_to_survive"]
+    assert survive > need
+    sized = result["sized"]
+    assert sized.kubernetes.zone_spread == "preferred"  # a node, not a zone
+    kept = simulate(without_a_node(sized))
+    assert all(r["passed"] for r in kept["slos"])
+    fewer = simulate(without_a_node(with_replicas(sized, {"api": survive - 1})))
+    assert not all(r["passed"] for r in fewer["slos"])

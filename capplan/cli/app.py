@@ -411,8 +411,9 @@ def size(
         str | None,
         typer.Option(
             metavar="FAILURE",
-            help="Also hold the SLOs through this failure: zone_outage (one zone of "
-            "kubernetes.zones gone at the projected load).",
+            help="Also hold the SLOs through this failure at the projected load: "
+            "zone_outage (one zone of kubernetes.zones gone) or node_loss (the fullest "
+            "node gone; needs costs).",
         ),
     ] = None,
 ) -> None:

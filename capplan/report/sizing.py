@@ -113,16 +113,22 @@ def render_sizing(result: dict[str, Any], scenario_name: str) -> Group:
     if result["infrastructure"]:
         parts.append(_infrastructure(result))
     if survived is not None:
+        zone = survived["failure"] == "zone_outage"
         counts = ", ".join(
-            f"{name} {r} ({survived['survivors'][name]} left)"
+            f"{name} {r}" + (f" ({survived['survivors'][name]} left)" if zone else "")
             for name, r in survived["replicas"].items()
         )
-        line = (
-            f"to survive a {survived['failure']} over {survived['zones']} zones: {counts}; "
-            "the zone spread is made required so that the pods are spread as assumed"
-        )
+        if zone:
+            line = (
+                f"to survive a zone_outage over {survived['zones']} zones: {counts}; the zone "
+                "spread is made required so that the pods are spread as assumed"
+            )
+            gone = "zone a out"
+        else:
+            line = f"to survive the loss of the fullest node: {counts}"
+            gone = "the fullest node lost and no node coming"
         if survived["slos_met"]:
-            parts.append(Text(line + "; objectives met with zone a out (simulated)", style="green"))
+            parts.append(Text(line + f"; objectives met with {gone} (simulated)", style="green"))
         else:
             parts.append(Text(line + f"; not enough: {survived['unmet']}", style="red"))
     return Group(*parts)

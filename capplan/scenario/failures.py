@@ -127,9 +127,10 @@ class NodeLoss(_Event):
 
 
 class Failover(_Event):
-    """A database primary lost: reads go on at the read replicas, writes to its shard find
-    no primary (cause ``unavailable``, which a step's ``retry`` may wait out, as drivers'
-    retryable writes do) until a new primary is elected."""
+    """A database primary lost: reads go on at the read replicas; writes to its shard find
+    no primary until a new one is elected, and fail (cause ``unavailable``, which a step's
+    ``retry`` may wait out) or wait for it, as ``on_failover`` says. Writes in service on
+    the old primary are lost."""
 
     kind: Literal["failover"]
     target: str
@@ -137,6 +138,9 @@ class Failover(_Event):
     shard: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     """Which shard's primary (1 = the first)."""
     election: NonNegativeDuration = ELECTION_S
+    on_failover: Literal["fail", "wait"] = "fail"
+    """What a write does meanwhile: ``fail`` at once (cause ``unavailable``), or ``wait``
+    for the new primary (queued, as a driver's server selection waits)."""
     """From the loss to a new primary taking writes. Default 12s (MongoDB's election
     timeout of 10 s plus the vote)."""
 

@@ -92,7 +92,17 @@ class Replica:
 class Group:
     """Replicas balanced by one policy, with what a visit needs: acquire and release."""
 
-    __slots__ = ("idle", "kernel", "meter", "policy", "queue", "queue_limit", "ready", "rr")
+    __slots__ = (
+        "electing",
+        "idle",
+        "kernel",
+        "meter",
+        "policy",
+        "queue",
+        "queue_limit",
+        "ready",
+        "rr",
+    )
 
     def __init__(self, kernel: Kernel, meter: Meter, policy: str, queue_limit: int | None):
         self.kernel = kernel
@@ -103,6 +113,9 @@ class Group:
         self.rr = -1
         self.queue: deque[tuple[Task, float]] = deque()  # shared_queue only
         self.idle: list[Replica] = []  # shared_queue: ready replicas with a free worker
+        self.electing = False
+        """A new primary is being elected: with no ready replica, requests wait in the
+        group's queue for it instead of being refused."""
 
     @property
     def shared(self) -> bool:
@@ -130,7 +143,7 @@ class Group:
                         idle.pop()
                     return r
                 idle.pop()
-            if not self.ready:
+            if not self.ready and not self.electing:
                 meter.unavailable += 1
                 return UNAVAILABLE
             queue = self.queue
@@ -138,8 +151,15 @@ class Group:
             ready = self.ready
             n = len(ready)
             if not n:
-                meter.unavailable += 1
-                return UNAVAILABLE
+                if not self.electing:
+                    meter.unavailable += 1
+                    return UNAVAILABLE
+                # waits for the elected primary, which takes this queue as its own
+                self.queue.append((task, now))
+                task.parked = self.queue
+                meter.queued += 1
+                meter.arrive_sum += now
+                return QUEUED
             if self.policy == "least_connections":
                 # ties broken by rotating the starting replica, as real balancers do
                 self.rr = start = (self.rr + 1) % n
@@ -337,6 +357,21 @@ class ReplicaSet:
                     self.kernel.wake(task, replica)
                 if replica.busy < replica.workers:
                     group.idle.append(replica)
+            elif group.queue:  # what waited through an election
+                while group.queue:
+                    task, arrived = group.queue.popleft()
+                    if replica.busy < replica.workers:
+                        meter.queued -= 1
+                        meter.arrive_sum -= arrived
+                        meter.wait_sum += now - arrived
+                        replica.busy += 1
+                        meter.busy += 1
+                        meter.start_sum += now
+                        task.parked = replica
+                        self.kernel.wake(task, replica)
+                    else:
+                        replica.queue.append((task, arrived))
+                        task.parked = replica.queue
         for hook in self.on_ready:
             hook(self, replica)
 

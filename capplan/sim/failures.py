@@ -215,7 +215,7 @@ class Injector:
         elif isinstance(event, LlmDegradation):
             yield from self._llm(i, event)
         elif isinstance(event, Failover):
-            self._failover(event)
+            yield from self._failover(event)
         elif isinstance(event, LinkDegradation):
             yield from self._link(event)
 
@@ -249,13 +249,18 @@ class Injector:
         yield event.duration
         self.down.discard(zone)
 
-    def _failover(self, event: Failover) -> None:
+    def _failover(self, event: Failover) -> Process:
         primaries = self.stations[event.target].shards[event.shard - 1].primaries
         ready = [r for r in primaries.replicas if r.state == READY]
-        if ready:
-            self.lost_pods += 1
-            # the old primary's pod comes back as a member; a new primary takes writes
-            self._restart(primaries, ready[0], event.election)
+        if not ready:
+            return
+        self.lost_pods += 1
+        writes = primaries.groups[0]
+        writes.electing = event.on_failover == "wait"
+        # the old primary's pod comes back as a member; a new primary takes writes
+        self._restart(primaries, ready[0], event.election)
+        yield event.election
+        writes.electing = False
 
     def _link(self, event: LinkDegradation) -> Process:
         link = self.stations[event.target]
