@@ -17,9 +17,10 @@ from collections.abc import Generator
 from typing import Any
 
 from capplan.scenario.model import Scenario
-from capplan.sim.engine import RequestState, run_steps
+from capplan.sim.engine import RequestState
 from capplan.sim.kernel import Kernel
 from capplan.sim.plan import compile_scenario
+from capplan.sim.steps import run_steps
 from capplan.sim.streams import Streams
 
 LATE_S = 0.005
