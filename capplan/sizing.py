@@ -192,7 +192,10 @@ def size(
     ``survive`` ('zone_outage'), the steady replicas are then raised until the SLOs hold
     with that failure (:mod:`capplan.sizing_survive`)."""
     from capplan import sizing_hpa
+    from capplan.sizing_survive import SURVIVABLE
 
+    if survive is not None and survive not in SURVIVABLE:
+        raise SimulationError(f"--survive {survive}: can size for {', '.join(SURVIVABLE)}")
     s = scenario if load_scale is None else scenario.model_copy(update={"load_scale": load_scale})
     with Runner(jobs) as runner:
         if sizing_hpa.applies(s):

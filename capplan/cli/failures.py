@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.cli.app import Jobs, JsonPath, Replications, Scenario1, Seed, _load_all, app, err
+from capplan.scenario.units import SECONDS_PER_MONTH
 
 
 @app.command()
@@ -46,7 +47,7 @@ def availability(
         )
     console = Console()
     console.print(table)
-    minutes = 730 * 60
+    minutes = SECONDS_PER_MONTH / 60
     lines = [
         f"{scenario.name}: expected availability {m.availability:.4%} over a month "
         f"(bounds {m.low:.4%} to {m.high:.4%}), of which {m.lost_share:.2e} of requests "

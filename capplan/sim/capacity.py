@@ -346,34 +346,31 @@ class ReplicaSet:
             if group.shared:
                 # its workers take what waits in the shared queue at once
                 while group.queue and replica.busy < replica.workers:
-                    task, arrived = group.queue.popleft()
-                    meter.queued -= 1
-                    meter.arrive_sum -= arrived
-                    meter.wait_sum += now - arrived
-                    replica.busy += 1
-                    meter.busy += 1
-                    meter.start_sum += now
-                    task.parked = replica  # granted; the hand-over is a wake-up away
-                    self.kernel.wake(task, replica)
+                    self._grant(replica, *group.queue.popleft())
                 if replica.busy < replica.workers:
                     group.idle.append(replica)
             elif group.queue:  # what waited through an election
                 while group.queue:
                     task, arrived = group.queue.popleft()
                     if replica.busy < replica.workers:
-                        meter.queued -= 1
-                        meter.arrive_sum -= arrived
-                        meter.wait_sum += now - arrived
-                        replica.busy += 1
-                        meter.busy += 1
-                        meter.start_sum += now
-                        task.parked = replica
-                        self.kernel.wake(task, replica)
+                        self._grant(replica, task, arrived)
                     else:
                         replica.queue.append((task, arrived))
                         task.parked = replica.queue
         for hook in self.on_ready:
             hook(self, replica)
+
+    def _grant(self, replica: Replica, task: Task, arrived: float) -> None:
+        """A worker of ``replica`` for ``task``, which waited since ``arrived``."""
+        meter, now = self.meter, self.kernel.now
+        meter.queued -= 1
+        meter.arrive_sum -= arrived
+        meter.wait_sum += now - arrived
+        replica.busy += 1
+        meter.busy += 1
+        meter.start_sum += now
+        task.parked = replica  # granted; the hand-over is a wake-up away
+        self.kernel.wake(task, replica)
 
     @property
     def ready_count(self) -> int:

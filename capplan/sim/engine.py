@@ -120,8 +120,6 @@ class _Replication:
             if wanted(scenario)
             else None
         )
-        costs = scenario.costs
-        node_failures = self.plane is not None and costs is not None and costs.node.mtbf
         self.injector = (
             Injector(
                 scenario,
@@ -132,7 +130,7 @@ class _Replication:
                 self.offset,
                 self.plane,
             )
-            if scenario.failures is not None or node_failures
+            if scenario.fails
             else None
         )
         self.stationary = w.stationary and not controllers and self.injector is None

@@ -58,11 +58,9 @@ class Faulty:
         self.station = station
         self.share = share
         self.draw = draw
-        self.errors = 0
 
     def visit(self, step: CompiledStep, req: Any) -> Generator[float | None, Any, str | None]:
         if self.draw() < self.share:
-            self.errors += 1
             return "error"
         return (yield from self.station.visit(step, req))
 
@@ -122,8 +120,6 @@ class Injector:
             self.startup[name] = (
                 streams.sampler(dist, f"failures.{name}.startup") if dist is not None else _zero
             )
-        self.lost_pods = 0
-        """Pods lost to failures (crashes, kills, outages)."""
 
     def processes(self) -> list[Process]:
         procs: list[Process] = []
@@ -154,7 +150,6 @@ class Injector:
         def live(rs: ReplicaSet, replica: Replica) -> Process:
             yield life()
             if replica.state == READY:
-                self.lost_pods += 1
                 self._restart(rs, replica, max(0.0, restart()))
 
         def on_ready(rs: ReplicaSet, replica: Replica) -> None:
@@ -183,7 +178,6 @@ class Injector:
     def _kill(self, name: str, rs: ReplicaSet, replica: Replica, after: float) -> None:
         """The pod is gone: its Deployment (or StatefulSet) creates another ``after``
         seconds later, ready after the component's startup."""
-        self.lost_pods += 1
         owner = replica.owner
         rs.fail(replica)
         deployment = getattr(owner, "deployment", None)
@@ -242,7 +236,6 @@ class Injector:
             for rs in sets:
                 for replica in [r for r in rs.replicas if r.zone == zone and r.state != GONE]:
                     if id(rs) in elected:
-                        self.lost_pods += 1
                         self._restart(rs, replica, ELECTION_S, zone=rs.next_zone())
                     else:
                         self._kill(name, rs, replica, after)
@@ -254,7 +247,6 @@ class Injector:
         ready = [r for r in primaries.replicas if r.state == READY]
         if not ready:
             return
-        self.lost_pods += 1
         writes = primaries.groups[0]
         writes.electing = event.on_failover == "wait"
         # the old primary's pod comes back as a member; a new primary takes writes
