@@ -159,6 +159,49 @@ def test_backoff_grows_by_its_factor_and_the_last_429_fails_the_request():
     assert result["latency_s"]["mean"] == pytest.approx((0.1 + 60.1) / 2)
 
 
+def test_a_steps_retry_wraps_the_llm_clients_own_retries():
+    """The client's 429 retries are the step runner's, nested inside the step's own: as
+    in the test above, the third user's two client attempts (1,000 s and 1,060 s) get
+    429s, but the step retries ``rate_limited`` once after 30 s: at 1,090 s the bucket
+    holds half a call, a 429 with a 30 s retry-after, and the client's second attempt is
+    admitted at 1,120 s. Four 429s; one client call failed, no request did."""
+    request = {
+        "steps": [
+            {
+                "call": "gpt",
+                "tokens": {"input": 10, "output": 10},
+                "retry": {"attempts": 2, "causes": ["rate_limited"], "initial_delay": "30s"},
+            }
+        ]
+    }
+    result = run(
+        scenario(
+            {
+                "simulation": {"duration": "1500s", "warmup": "0s", "replications": 1},
+                "workload": {"users": 3, "think_time": "1000s"},
+                "requests": {"r": request},
+                "components": {
+                    "gpt": {
+                        "type": "llm_api",
+                        "latency": {"base": "100ms"},
+                        "rate_limit": {
+                            "requests_per_minute": 1,
+                            "tokens_per_minute": 1e9,
+                            "burst": {"requests": 1},
+                        },
+                        "retry": {"attempts": 2, "initial_delay": "1s"},
+                    }
+                },
+            }
+        )
+    )
+    assert result["arrivals"] == 3 and result["error_rate"] == 0
+    assert result["latency_s"]["mean"] == pytest.approx((0.1 + 60.1 + 120.1) / 3)
+    gpt = result["components"]["gpt"]
+    assert gpt["http_429_per_min"] * 1500 / 60 == pytest.approx(4)
+    assert gpt["rate_limited_per_min"] * 1500 / 60 == pytest.approx(1)
+
+
 def test_cache_hits_spend_no_tokens_and_cost_is_priced_per_month():
     """0.1 calls/s of 1,000 input and 500 output tokens at $0.01 and $0.03 per 1K: $0.025 a
     call, $6,570 a 730-hour month without cache; a 50% hit ratio halves it. 2 × 20,000 s

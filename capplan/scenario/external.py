@@ -41,9 +41,11 @@ class RateLimit(Model):
 
 
 class Retry(Backoff):
-    """How the client retries a 429 (Too Many Requests): after the last 429 the request
+    """How the client retries a 429 (Too Many Requests): after the last 429 the call
     fails with cause ``rate_limited``. Each wait is the backoff or the provider's
-    retry-after, whichever is later, and the calling worker stays busy through it."""
+    retry-after, whichever is later, and the calling worker stays busy through it. The
+    step runner applies it to every step that calls the component, inside the step's own
+    client behaviour."""
 
 
 class LlmLatency(Model):

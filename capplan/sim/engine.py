@@ -51,6 +51,8 @@ class RequestState(Request):
         self.seq = 0
         self.lag = 0.0
         self.spent = [0.0] * stations
+        self.memo = None
+        self.retry_after = 0.0
         self.waiter: Task | None = None
         self.done = False
 

@@ -97,14 +97,18 @@ def guarded(step: Step) -> bool:
     )
 
 
-def _guard(kernel: Kernel, step: Step, name: str, streams: Streams) -> Guard:
+def _guard(
+    kernel: Kernel, step: Step, name: str, streams: Streams, inner: Guard | None
+) -> Guard:
     retry = step.retry
     return Guard(
         kernel,
         retry,
+        retry.causes if retry is not None else (),
         step.timeout,
         Breaker(step.circuit_breaker) if step.circuit_breaker is not None else None,
         streams.uniform(f"{name}.retry.jitter") if retry is not None and retry.jitter else None,
+        inner,
     )
 
 
@@ -133,6 +137,8 @@ def _compile_steps(
         via = stations[step.via] if step.via is not None else None
         compiled = CompiledStep(stations[step.call], here, step, coin, via)
         stations[step.call].prepare(compiled, step, name, streams)
+        if compiled.guard is not None:  # the component's own client policy
+            compiled.simple = False
         touched.add(step.call)
         if step.via is not None:
             touched.add(step.via)
@@ -150,7 +156,7 @@ def _compile_steps(
             kernel,
         )
         if guarded(step):
-            compiled.guard = _guard(kernel, step, name, streams)
+            compiled.guard = _guard(kernel, step, name, streams, compiled.guard)
             compiled.fallback = _compile_steps(
                 step.fallback,
                 f"{here}.fallback",

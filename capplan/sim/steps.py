@@ -2,28 +2,37 @@
 that fails (retry, timeout per call, circuit breaker, fallback) for every component type.
 
 A step without client behaviour calls its station directly (the hot path). A guarded
-step goes through :func:`guarded`: each attempt first asks the step's breaker, then calls
-the station (under a timeout: as a child task the caller waits for, with a timer; the
-call goes on at the server when the caller gives up, as it does without deadline
-propagation), records the outcome in the breaker, and on a cause in ``retry.causes`` waits
-out the backoff and tries again. When the last attempt fails, the ``fallback`` steps run
-and decide the outcome.
+step goes through :meth:`Guard.call`: each attempt first asks the step's breaker, then
+calls the station (under a timeout: as a child task the caller waits for, with a timer;
+the call goes on at the server when the caller gives up, as it does without deadline
+propagation), records the outcome in the breaker, and on a cause in the retry's causes
+waits out the backoff (or the Retry-After the attempt was given, whichever is later) and
+tries again. When the last attempt fails, the ``fallback`` steps run and decide the
+outcome.
+
+A component may bring its own client policy for its callers (the LLM API client's 429
+retries): that is a Guard too, nested inside the step's, as a client library's retries
+sit inside the application's.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.stations.base import Request
 
 if TYPE_CHECKING:
-    from capplan.scenario.resilience import CircuitBreaker, StepRetry
+    from capplan.scenario.resilience import Backoff, CircuitBreaker
     from capplan.sim.plan import CompiledStep
 
 Steps = Generator[float | None, Any, str | None]
+
+Settle = Callable[[Request, "str | None", float], None]
+"""What a station is told after a guarded call's last attempt: the request, how the call
+ended (None: it succeeded) and when it started (the request's own time)."""
 
 CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 
@@ -141,6 +150,8 @@ class Call(Request):
         self.seq = 0
         self.lag = 0.0
         self.spent = parent.spent
+        self.memo = None
+        self.retry_after = 0.0
         self.parent = parent
         self.cause: str | None = None
         self.finished = False
@@ -155,28 +166,34 @@ TIMED_OUT = object()
 
 
 class Guard:
-    """The client behaviour of one compiled step."""
+    """The client behaviour around one compiled step's call."""
 
     def __init__(
         self,
         kernel: Kernel,
-        retry: StepRetry | None,
+        retry: Backoff | None,
+        causes: Iterable[str],
         timeout: float | None,
         breaker: Breaker | None,
         jitter: Callable[[], float] | None,
+        inner: Guard | None = None,
+        settle: Settle | None = None,
     ):
         self.kernel = kernel
         self.retry = retry
         self.attempts = retry.attempts if retry is not None else 1
-        self.on = frozenset(retry.causes) if retry is not None else frozenset()
+        self.on = frozenset(causes) if retry is not None else frozenset()
         self.timeout = timeout
         self.breaker = breaker
         self.jitter = jitter
-        self.retries = 0
-        self.fallbacks = 0
+        self.inner = inner
+        """The called component's own client policy, run as each attempt."""
+        self.settle = settle
+        """Told how the call ended, after its last attempt (the station's accounting)."""
 
     def call(self, step: CompiledStep, req: Request) -> Steps:
-        kernel, breaker, retry = self.kernel, self.breaker, self.retry
+        kernel, breaker, retry, inner = self.kernel, self.breaker, self.retry, self.inner
+        started = kernel.now + req.lag
         cause: str | None = None
         for attempt in range(self.attempts):
             if breaker is not None:
@@ -187,22 +204,26 @@ class Guard:
                 if not breaker.allow(kernel.now):
                     cause = "circuit_open"
                     break  # failing fast is the point: no retry into an open breaker
-            if self.timeout is None:
-                cause = yield from step.station.visit(step, req)
-            else:
+            if self.timeout is not None:
                 cause = yield from self._timed(step, req)
+            elif inner is not None:
+                cause = yield from inner.call(step, req)
+            else:
+                cause = yield from step.station.visit(step, req)
             if breaker is not None:
                 breaker.record(kernel.now + req.lag, cause is None)
+            told = req.retry_after
+            req.retry_after = 0.0
             if cause is None or cause not in self.on or attempt == self.attempts - 1:
                 break
             assert retry is not None
             delay = retry.delay(attempt)
             if self.jitter is not None:
                 delay *= 1 + retry.jitter * (2 * self.jitter() - 1)
-            self.retries += 1
-            req.lag += delay
+            req.lag += delay if delay >= told else told
+        if self.settle is not None:
+            self.settle(req, cause, started)
         if cause is not None and step.fallback:
-            self.fallbacks += 1
             cause = yield from req.run(step.fallback)
         return cause
 
@@ -213,9 +234,10 @@ class Guard:
             req.lag = 0.0
             yield lag
         call = Call(req)
-        call.gen = _call(kernel, call, step)
+        call.gen = _call(kernel, call, step, self.inner)
         kernel.start(call)
         if call.finished:
+            req.retry_after = call.retry_after
             return call.cause
         call.waiting = True
         call.timer = kernel.spawn_at(kernel.now + self.timeout, _timer(kernel, call))  # type: ignore[operator]
@@ -225,11 +247,17 @@ class Guard:
             call.waiting = False  # the caller itself is gone (its pod died)
             kernel.cancel(call.timer)
             raise
-        return "timeout" if got is TIMED_OUT else call.cause
+        if got is TIMED_OUT:
+            return "timeout"
+        req.retry_after = call.retry_after
+        return call.cause
 
 
-def _call(kernel: Kernel, call: Call, step: CompiledStep) -> Steps:
-    cause = yield from step.station.visit(step, call)
+def _call(kernel: Kernel, call: Call, step: CompiledStep, inner: Guard | None) -> Steps:
+    if inner is not None:
+        cause = yield from inner.call(step, call)
+    else:
+        cause = yield from step.station.visit(step, call)
     if call.lag:  # it ends at its own time
         lag = call.lag
         call.lag = 0.0

@@ -17,7 +17,9 @@ branches on the type. A station fills exactly these hooks:
   the call, once the request has waited out its lag: it adds the crossing to the lag.
 - ``prepare(compiled, step, key, streams)``: settle per step what the visit needs
   (service-time sampler, routing, hit or token draws) on the compiled step, from the
-  scenario's ``step`` and streams named after ``key``.
+  scenario's ``step`` and streams named after ``key``. A component whose callers retry
+  by its own policy (the LLM client's 429 retries) sets ``compiled.guard`` here to a
+  :class:`~capplan.sim.steps.Guard`; the step's own client behaviour wraps it.
 
 Stations whose capacity can change during a run (replicas that are added, drained or
 fail) also offer ``replica_sets`` (see :mod:`capplan.sim.capacity`); controllers act on
@@ -51,13 +53,19 @@ class Request(Task):
     consecutive delays cost one event, and everything shared still happens at its exact
     time. A visit's own time is ``kernel.now + req.lag``."""
 
-    __slots__ = ("lag", "spent")
+    __slots__ = ("lag", "memo", "retry_after", "spent")
 
     spent: list[float]
     """Seconds this request spent at each station (by station ``index``), waiting and
     being served there, nested calls excluded."""
     lag: float
     """Delay this request has yet to wait before its next shared action."""
+    memo: Any
+    """What a station keeps about the call in progress across its attempts (the LLM's
+    prompt, resent on a retry), or None; the station owns it while its call lasts."""
+    retry_after: float
+    """Seconds a failed attempt was told to wait before the next (an HTTP Retry-After),
+    or 0; the step runner honours it and resets it."""
 
     def sync(self) -> Generator[float, Any, None]:
         """Wait out the lag (a visit calls this before touching shared state)."""

@@ -2,10 +2,13 @@
 
 A call draws its input and output tokens, may be answered by the cache, else asks the
 limiter for admission: two token buckets (requests and tokens per minute) refilled
-continuously. Over either quota the call gets a 429 at once and the client waits the
-backoff or the limiter's retry-after, whichever is later, then tries again, all while the
-calling worker stays busy. After the last attempt the request fails with cause
-``rate_limited``.
+continuously. Over either quota the attempt gets a 429 at once, cause ``rate_limited``,
+with the limiter's retry-after. The client's retries are the step runner's
+(:class:`~capplan.sim.steps.Guard`) with the component's ``retry`` policy on
+``rate_limited``: it waits the backoff or the retry-after, whichever is later, while the
+calling worker stays busy, and resends the same prompt (the tokens are drawn once per
+call). After the last attempt the request fails with cause ``rate_limited``, unless the
+step's own retry or fallback says otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from capplan.sim.capacity import (
 from capplan.sim.kernel import Kernel
 from capplan.sim.meter import Meter, MeterSnapshot
 from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
+from capplan.sim.steps import Guard
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -99,10 +103,14 @@ class LlmCounters:
     retry_wait_s: float = 0.0
 
 
-class StepDraws:
-    """What a step's calls draw: tokens, latency parts, cache hits, jitter."""
+RETRIED_BY_CLIENT = ("rate_limited",)
+"""What the LLM client's own policy retries: 429s."""
 
-    __slots__ = ("base", "hit", "input", "jitter", "output", "per_token")
+
+class StepDraws:
+    """What a step's calls draw: tokens, latency parts, cache hits."""
+
+    __slots__ = ("base", "hit", "input", "output", "per_token")
 
     def __init__(self, component: LlmApiComponent, step: Step, path: str, streams: Streams):
         assert step.tokens is not None  # required at validation
@@ -114,9 +122,6 @@ class StepDraws:
         )
         self.hit: Callable[[], float] | None = (
             streams.uniform(f"{path}.cache") if component.cache_hit_ratio > 0 else None
-        )
-        self.jitter: Callable[[], float] | None = (
-            streams.uniform(f"{path}.jitter") if component.retry.jitter > 0 else None
         )
 
 
@@ -141,68 +146,77 @@ class LlmStation:
 
     def prepare(self, compiled: CompiledStep, step: Step, key: str, streams: Streams) -> None:
         compiled.extra = StepDraws(self.c, step, key, streams)
+        retry = self.c.retry
+        compiled.guard = Guard(
+            self.kernel,
+            retry,
+            RETRIED_BY_CLIENT,
+            None,
+            None,
+            streams.uniform(f"{key}.jitter") if retry.jitter > 0 else None,
+            settle=self.settle,
+        )
 
     def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
+        """One attempt of a call (the step runner retries it)."""
         env, n, draws = self.kernel, self.n, step.extra
         yield from req.sync()  # quotas and slots are shared: act at the request's time
-        t0 = env.now
-        n["calls"] += 1
-        if draws.hit is not None and draws.hit() < self.c.cache_hit_ratio:
-            n["cache_hits"] += 1
-            yield self.cache_latency()
-            n["completed"] += 1
-            n["residence_s"] += env.now - t0
-            req.spent[self.index] += env.now - t0
-            return None
-        tin, tout = draws.input(), draws.output()
-        n["offered_tokens"] += tin + tout
-        retry = self.c.retry
-        for attempt in range(retry.attempts):
-            slots = self.slots
-            slot: Any = None
-            if slots is not None:
-                slot = slots.acquire(req)
-                if slot == QUEUED:
-                    try:
-                        slot = yield None
-                    except Lost:  # the caller's replica failed while it waited
-                        slots.abandon(req)
-                        raise
-            start = env.now
-            wait = self.limiter.admit(start, tin + tout)
-            if wait == 0.0:
-                n["admitted"] += 1
-                n["input_tokens"] += tin
-                n["output_tokens"] += tout
-                duration = draws.base() + draws.per_token() * tout
-                try:
-                    yield duration
-                except Lost:  # the caller is gone; its slot is free again
-                    if slot.__class__ is Replica:
-                        release(slot, self.meter, env, start, env.now - start)
-                    raise
-                if slot.__class__ is Replica:
-                    release(slot, self.meter, env, start, duration)
-                n["completed"] += 1
-                n["residence_s"] += env.now - t0
-                req.spent[self.index] += env.now - t0
-                return None
-            n["http_429"] += 1
-            if slot.__class__ is Replica:
-                release(slot, self.meter, env, start, 0.0)
-            if attempt == retry.attempts - 1:
-                break
-            delay = retry.delay(attempt)
-            if draws.jitter is not None:
-                delay *= 1 + retry.jitter * (2 * draws.jitter() - 1)
-            pause = delay if math.isinf(wait) else max(delay, wait)
+        memo = req.memo
+        if memo is not None and memo[0] is step:  # a retry: the same prompt again
+            _, tin, tout, failed_at = memo
             n["retries"] += 1
-            n["retry_wait_s"] += pause
-            yield pause
-        n["rate_limited"] += 1
-        n["residence_s"] += env.now - t0
-        req.spent[self.index] += env.now - t0
+            n["retry_wait_s"] += env.now - failed_at
+        else:
+            n["calls"] += 1
+            if draws.hit is not None and draws.hit() < self.c.cache_hit_ratio:
+                n["cache_hits"] += 1
+                yield self.cache_latency()
+                n["completed"] += 1
+                return None
+            tin, tout = draws.input(), draws.output()
+            n["offered_tokens"] += tin + tout
+        slots = self.slots
+        slot: Any = None
+        if slots is not None:
+            slot = slots.acquire(req)
+            if slot == QUEUED:
+                try:
+                    slot = yield None
+                except Lost:  # the caller's replica failed while it waited
+                    slots.abandon(req)
+                    raise
+        start = env.now
+        wait = self.limiter.admit(start, tin + tout)
+        if wait == 0.0:
+            n["admitted"] += 1
+            n["input_tokens"] += tin
+            n["output_tokens"] += tout
+            duration = draws.base() + draws.per_token() * tout
+            try:
+                yield duration
+            except Lost:  # the caller is gone; its slot is free again
+                if slot.__class__ is Replica:
+                    release(slot, self.meter, env, start, env.now - start)
+                raise
+            if slot.__class__ is Replica:
+                release(slot, self.meter, env, start, duration)
+            n["completed"] += 1
+            return None
+        n["http_429"] += 1
+        if slot.__class__ is Replica:
+            release(slot, self.meter, env, start, 0.0)
+        req.memo = (step, tin, tout, start)
+        req.retry_after = 0.0 if math.isinf(wait) else wait  # inf: it never fits
         return "rate_limited"
+
+    def settle(self, req: Request, cause: str | None, started: float) -> None:
+        """After a call's last attempt: its time here, retry waits included."""
+        req.memo = None
+        if cause == "rate_limited":
+            self.n["rate_limited"] += 1
+        spent = self.kernel.now + req.lag - started
+        self.n["residence_s"] += spent
+        req.spent[self.index] += spent
 
     def snapshot(self) -> tuple[LlmCounters, MeterSnapshot]:
         now = self.kernel.now
