@@ -14,6 +14,7 @@ from capplan.errors import CapplanError, ScenarioError
 
 if TYPE_CHECKING:
     from capplan.api import simulate, with_overrides
+    from capplan.results.frame import result_frame
     from capplan.scenario import Scenario, load_scenario
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "load_scenario",
+    "result_frame",
     "simulate",
     "with_overrides",
 ]
@@ -31,6 +33,7 @@ _LAZY = {
     "with_overrides": "capplan.api",
     "Scenario": "capplan.scenario",
     "load_scenario": "capplan.scenario",
+    "result_frame": "capplan.results.frame",
 }
 
 

@@ -11,6 +11,8 @@ they are not yet beyond the lower ends (its high end).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -49,9 +51,10 @@ class _Search:
         jobs: int | None,
         progress: Callable[[float, bool], None] | None,
         max_visits: float | None = None,
+        runner: Runner | None = None,
     ):
         self.scenario = scenario
-        self.runner = Runner(jobs)
+        self.runner = runner if runner is not None else Runner(jobs)
         self.max_visits = max_visits
         self.progress = progress
         self.results: dict[float, dict[str, Any]] = {}
@@ -173,6 +176,75 @@ def _headroom(
             for s, r in sorted(search.results.items())
         ],
     }
+
+
+KNEE_FACTOR = 2.0
+"""The knee of a latency curve: where p95 first reaches this many times its value at the
+lowest load simulated."""
+
+CURVE_POINTS = 8
+"""At least this many load scales on a curve below the first breach."""
+
+
+def load_curve(
+    scenario: Scenario,
+    *,
+    tolerance: float = 0.05,
+    jobs: int | None = None,
+    progress: Callable[[float, bool], None] | None = None,
+    runner: Runner | None = None,
+) -> dict[str, Any]:
+    """Latency against load: the headroom search's evaluations, a few more scales so the
+    curve has at least :data:`CURVE_POINTS` below the first breach, and one past the
+    utilization-law saturation point. Returns the headroom answer, the points (latency
+    percentiles with their 95% intervals; None where saturated), the knee and the
+    saturation scale."""
+    search = _Search(scenario, jobs, progress, runner=runner)
+    with contextlib.nullcontext() if runner is not None else search.runner:
+        h = _headroom(search, scenario, tolerance, 1000.0)
+        base = scenario.load_scale
+        breach = h["first_breach"]["load_scale"]
+        busiest = max((c["utilization"] for c in search.at(base)["constraints"]), default=0.0)
+        saturation = base / busiest if 0 < busiest < 1 else None
+        low = min(search.results)
+        for k in range(1, CURVE_POINTS):
+            search.at(low + (breach - low) * k / CURVE_POINTS)
+        if saturation is not None and saturation * 1.1 > max(search.results):
+            search.at(saturation * 1.1)
+    points = []
+    for scale, r in sorted(search.results.items()):
+        lat = r["latency_s"]
+        points.append(
+            {
+                "load_scale": scale,
+                "holds": _holds(r),
+                "saturated": r["saturated"],
+                "latency_s": {k: lat[k] for k in ("p50", "p95", "p99")},
+                "ci95": {k: lat["ci95"][k] for k in ("p50", "p95", "p99")},
+                "throughput_rps": r["throughput_rps"],
+                "busiest": r["constraints"][0] if r["constraints"] else None,
+            }
+        )
+    return {
+        "scenario": scenario.name,
+        "headroom": h,
+        "points": points,
+        "knee": _knee(points),
+        "saturation_scale": saturation,
+    }
+
+
+def _knee(points: list[dict[str, Any]]) -> float | None:
+    """Where p95 first reaches KNEE_FACTOR x its lowest-load value (linear between points)."""
+    valid = [(p["load_scale"], p["latency_s"]["p95"]) for p in points]
+    valid = [(s, v) for s, v in valid if v is not None]
+    if len(valid) < 2 or valid[0][1] <= 0:
+        return None
+    level = KNEE_FACTOR * valid[0][1]
+    for (s0, v0), (s1, v1) in itertools.pairwise(valid):
+        if v1 >= level:
+            return s0 + (s1 - s0) * (level - v0) / (v1 - v0) if v1 > v0 else s1
+    return None
 
 
 def describe(h: dict[str, Any]) -> str:

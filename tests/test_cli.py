@@ -36,6 +36,7 @@ def commands() -> list[str]:
 
 ALL = [
     "simulate",
+    "report",
     "compare",
     "gate",
     "headroom",

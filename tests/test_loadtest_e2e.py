@@ -117,11 +117,14 @@ def test_measured_latency_matches_the_prediction_at_50_and_80_percent(
     measurement gave batch-means intervals of ±12-15% in trial runs, so 25% is about
     3.5 standard errors."""
     for scale, duration, tolerance in (("1", "90s", (0.10, 0.15)), ("1.6", "60s", (0.25, 0.25))):
-        out = tmp_path / f"lt-{scale}.json"
+        out, page = tmp_path / f"lt-{scale}.json", tmp_path / f"lt-{scale}.html"
         code, stdout, stderr = _loadtest(
-            mm4("1s"), emulator, "--duration", duration, "--scale", scale, "--json", str(out)
-        )
+            mm4("1s"), emulator, "--duration", duration, "--scale", scale, "--json", str(out),
+            "--html", str(page),
+        )  # fmt: skip
         assert code == 0, stderr
+        html = page.read_text()  # the report's load-test section, beside the prediction
+        assert "Load test: predicted against measured" in html and "latency p95" in html
         result = json.loads(out.read_text())
         assert not result["generator_saturated"], result["warnings"]
         measured = result["measured"]

@@ -95,6 +95,15 @@ JsonPath = Annotated[
     typer.Option("--json", metavar="PATH", help="Also write JSON to this path ('-': stdout)."),
 ]
 ShowProgress = Annotated[bool, typer.Option(help="Show a progress bar.")]
+HtmlPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="PATH",
+        help="Also write the HTML report of these results here (.html; 'capplan report' "
+        "adds the latency-against-load sweep).",
+    ),
+]
 MaxVisits = Annotated[
     float | None,
     typer.Option(
@@ -200,6 +209,16 @@ def simulate(
             help="Timeline window ('1m', '5m'); overrides simulation.window; must divide the run.",
         ),
     ] = None,
+    html: HtmlPath = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="PATH",
+            help="Also write the results as a tidy table: one row per scenario, metric and "
+            "scope, with 95% intervals.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate scenarios and report latency, errors, utilization and cost with 95% CIs;
     several files are shown side by side. A run whose load changes over time (a load
@@ -209,11 +228,13 @@ def simulate(
 
         capplan simulate scenarios/current.yaml scenarios/10x.yaml --json out.json
     """
+    from capplan.cli.report import check_html
     from capplan.report import render, write_results
     from capplan.report.timeline import check_timeline_path, write_timeline
 
     if timeline is not None:
         check_timeline_path(timeline)
+    check_html(html)
     scenarios = _load_all(files, scale, seed, replications)
     if window is not None:
         scenarios = [_with_window(s, window) for s in scenarios]
@@ -231,7 +252,22 @@ def simulate(
         write_results(json_path, results)
     if timeline is not None:
         write_timeline(timeline, results)
+    if csv is not None:
+        from capplan.files import write_text
+        from capplan.results.frame import result_frame
+
+        write_text(csv, result_frame(results).to_csv(index=False))
+    _html(html, results, files)
     Console().print(render(results))
+
+
+def _html(path: Path | None, results: list[dict[str, Any]], files: list[Path]) -> None:
+    if path is None:
+        return
+    from capplan.cli.report import sources_of, write_html
+    from capplan.report.html import payload
+
+    write_html(path, payload(results, sources=sources_of(files)))
 
 
 def _with_window(s: Scenario, text: str) -> Scenario:
@@ -294,6 +330,7 @@ def gate(
         Path | None, typer.Option(metavar="PATH", help="Write a Markdown summary here.")
     ] = None,
     json_path: JsonPath = None,
+    html: HtmlPath = None,
     scale: Scale = None,
     seed: Seed = None,
     replications: Replications = None,
@@ -313,11 +350,15 @@ def gate(
 
         capplan gate scenarios/*.yaml --junit gate.xml --markdown gate.md
     """
+    from capplan.cli.report import check_html
     from capplan.gate import evaluate
 
-    verdicts = evaluate(
-        _simulate_all(_load_all(files, scale, seed, replications), jobs, progress, max_visits)
+    check_html(html)
+    results = _simulate_all(
+        _load_all(files, scale, seed, replications), jobs, progress, max_visits
     )
+    verdicts = evaluate(results)
+    _html(html, results, files)
     raise typer.Exit(judge(verdicts, junit, markdown, json_path))
 
 

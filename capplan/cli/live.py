@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capplan.cli.app import (
+    HtmlPath,
     Jobs,
     JsonPath,
     Replications,
@@ -134,6 +135,7 @@ def loadtest(
         ),
     ] = None,
     json_path: JsonPath = None,
+    html: HtmlPath = None,
     gate: Annotated[
         bool, typer.Option("--gate", help="Judge the scenario's SLOs on the measurement.")
     ] = False,
@@ -191,11 +193,13 @@ def loadtest(
 
         capplan loadtest scenarios/current.yaml --host http://127.0.0.1:8080 --duration 60s
     """
+    from capplan.cli.report import check_html
     from capplan.files import write_json
     from capplan.loadtest import loadtest as run
     from capplan.report.loadtest import render
 
     _check_url(host)
+    check_html(html)
     duration_s = _duration(duration, "--duration")
     warmup_s = None if warmup is None else _duration(warmup, "--warmup")
     (scenario,) = _load_all([file], scale, seed, replications)
@@ -265,6 +269,12 @@ def loadtest(
     if json_path is not None:
         write_json(json_path, result)
         err.print(f"wrote {json_path}", highlight=False)
+    if html is not None:
+        from capplan.cli.report import sources_of, write_html
+        from capplan.report.html import payload
+
+        predicted = [result["predicted"]] if result.get("predicted") else []
+        write_html(html, payload(predicted, None, [result], sources_of([file])))
     if result["interrupted"]:
         raise KeyboardInterrupt
     if result["failed"]:

@@ -269,6 +269,15 @@ def attainment_rows(timeline: Timeline) -> list[dict[str, Any]]:
     return rows
 
 
+def _time_by_component(trs: list[TypeRecord]) -> dict[str, Any]:
+    """Where a successful request's time goes: mean seconds at each component visited,
+    with its interval over the replications."""
+    spent = [t.spent_s for t in trs if t.spent_s is not None]
+    if not spent:
+        return {}
+    return {name: _ci([s.get(name, 0.0) for s in spent]) for name in spent[0]}
+
+
 def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str, Any]:
     """The result of a simulation as the JSON-ready dict documented in docs/json.md."""
     sim = scenario.simulation
@@ -285,7 +294,12 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
         latency = _latency(
             [t.latency for t in trs], not through and "unfinished" not in traffic["errors"]
         )
-        requests[name] = {"latency_s": latency, **traffic, "saturated_by": through}
+        requests[name] = {
+            "latency_s": latency,
+            **traffic,
+            "saturated_by": through,
+            "time_by_component_s": _time_by_component(trs),
+        }
         if rtype.slos:
             slos += slo_rows(rtype.slos, name, latency, traffic, bool(through))
     all_valid = all(not r["saturated_by"] for r in requests.values()) and not unfinished

@@ -40,6 +40,15 @@ def summarize(sketch: LatencySketch, kind: int | None = None) -> LatencySummary 
     return LatencySummary(sketch.mean(kind), p50, p95, p99)
 
 
+def _spent(
+    sketch: LatencySketch, kind: int, stations: dict[str, Any], visits: frozenset[str]
+) -> dict[str, float] | None:
+    if sketch.count(kind) == 0:
+        return None
+    mean = sketch.mean_spent(kind)
+    return {name: float(mean[i]) for i, name in enumerate(stations) if name in visits}
+
+
 class RequestState(Request):
     """One request in flight: the task that runs it, where its time goes, station by
     station, and who waits for it (a closed workload's user)."""
@@ -340,6 +349,7 @@ class _Replication:
                 errors=dict(sorted(self.errors[i].items())),
                 latency=summarize(sketch, i),
                 sojourn_sum_s=self.sojourn_sum[i],
+                spent_s=_spent(sketch, i, self.stations, plan.stations),
             )
         # where the slowest 5% of successful requests spent their time
         tail_share: dict[str, float] = {}

@@ -32,6 +32,9 @@ class TypeRecord:
     """Latency of the successful ones; None if there were none."""
     sojourn_sum_s: float
     """Total time all arrivals spent in the system, failed ones included (for Little's law)."""
+    spent_s: dict[str, float] | None = None
+    """Mean seconds a successful request spent at each component it visits (waiting and
+    served there, nested calls excluded); None if none succeeded."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class LatencySketch:
         "buffer_latency",
         "buffer_spent",
         "counts",
+        "spent_by_kind",
         "stations",
         "sums",
         "types",
@@ -46,6 +47,7 @@ class LatencySketch:
         self.sums = np.zeros(types)
         self.bucket_latency = np.zeros(BUCKETS)
         self.bucket_spent = np.zeros((BUCKETS, stations))
+        self.spent_by_kind = np.zeros((types, stations))
         self.buffer_latency = array("d")
         self.buffer_kind = array("H")
         self.buffer_spent = array("d")
@@ -75,6 +77,7 @@ class LatencySketch:
         self.bucket_latency += np.bincount(idx, weights=lat, minlength=BUCKETS)
         for j in range(self.stations):
             self.bucket_spent[:, j] += np.bincount(idx, weights=spent[:, j], minlength=BUCKETS)
+            self.spent_by_kind[:, j] += np.bincount(kind, weights=spent[:, j], minlength=self.types)
         self.buffer_latency, self.buffer_kind, self.buffer_spent = (
             array("d"),
             array("H"),
@@ -104,6 +107,11 @@ class LatencySketch:
             # the bucket's midpoint in relative terms: within ALPHA of anything in it
             out.append(0.0 if bucket == 0 else LOWEST_S * GAMMA**bucket * 2 / (1 + GAMMA))
         return out
+
+    def mean_spent(self, kind: int) -> np.ndarray:
+        """Mean seconds a successful request of ``kind`` spent at each station."""
+        n = self.count(kind)
+        return self.spent_by_kind[kind] / n if n else np.zeros(self.stations)
 
     def tail_share(self, q: float = 0.95) -> np.ndarray:
         """For requests at or above the ``q`` quantile: fraction of their time per station."""
