@@ -202,11 +202,12 @@ def load_curve(
     search = _Search(scenario, jobs, progress, runner=runner)
     with contextlib.nullcontext() if runner is not None else search.runner:
         h = _headroom(search, scenario, tolerance, 1000.0)
-        base = scenario.load_scale
         breach = h["first_breach"]["load_scale"]
-        busiest = max((c["utilization"] for c in search.at(base)["constraints"]), default=0.0)
-        saturation = base / busiest if 0 < busiest < 1 else None
         low = min(search.results)
+        # the utilization law from the lightest load simulated (a scenario saturated at
+        # its own scale is searched downwards, so this is below saturation if anything is)
+        busiest = max((c["utilization"] for c in search.at(low)["constraints"]), default=0.0)
+        saturation = low / busiest if 0 < busiest < 1 else None
         for k in range(1, CURVE_POINTS):
             search.at(low + (breach - low) * k / CURVE_POINTS)
         if saturation is not None and saturation * 1.1 > max(search.results):

@@ -1,5 +1,5 @@
 """``capplan report``: one self-contained HTML page of the charts a capacity review needs;
-and the ``--html`` and ``--csv`` outputs other commands share."""
+and the page writing that ``simulate``, ``gate`` and ``loadtest --html`` share."""
 
 from __future__ import annotations
 
@@ -19,11 +19,6 @@ from capplan.cli.app import (
     err,
 )
 from capplan.errors import CapplanError
-
-HtmlPath = Annotated[
-    Path | None,
-    typer.Option("--html", metavar="PATH", help="Also write the HTML report here (.html)."),
-]
 
 
 def sources_of(files: list[Path]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 :func:`compute` runs what the page shows (the simulations, and for each scenario whose load
 holds still, the latency-against-load curve) and returns it as a JSON-ready payload;
 :func:`render` turns a payload into the page; :func:`read_inputs` takes saved payloads
-back (a report's, simulate's or gate's JSON, or a load test's).
+back (a report's, simulate's or a load test's JSON).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def latency_curve(curves: list[dict[str, Any]], results: list[dict[str, Any]]) -
         "percentile:N",
         title="percentile",
         sort=list(PERCENTILES),
-        legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#555"),
+        legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#333", symbolStrokeWidth=2),
     )
     tip = [
         "scenario:N",
@@ -110,7 +110,7 @@ def latency_curve(curves: list[dict[str, Any]], results: list[dict[str, Any]]) -
     )
     lines = (
         alt.Chart(drawn)
-        .mark_line(point=True)
+        .mark_line(point=True, opacity=0.85)
         .encode(x=x, y=y, color=colour, strokeDash=dash, tooltip=tip)
     )
     layers: list[alt.Chart] = [band, lines]

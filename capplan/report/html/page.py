@@ -92,7 +92,9 @@ def _summary(result: dict[str, Any], curve: dict[str, Any] | None) -> dict[str, 
         "scenario": result["scenario"],
         "load_scale": result["load_scale"],
         "binding": bottleneck or "no constraint stands out",
-        "headroom": describe(curve["headroom"]) if curve else None,
+        "headroom": (
+            describe(curve["headroom"]).removeprefix(f"{result['scenario']}: ") if curve else None
+        ),
         "cost": cost.get("monthly_usd"),
         "cost_ci": ci,
         "per_1000": cost.get("per_1000_requests_usd"),
