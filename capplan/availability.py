@@ -1,5 +1,5 @@
-"""Availability over a month from random pod failures, without a month of request-level
-simulation.
+"""Availability over a month from random pod and node failures, without a month of
+request-level simulation.
 
 Each component with ``failures.random`` is ``n`` pods that fail independently (mean time
 between failures ``pod_mtbf``) and are back after ``restart``: a pod is up a share
@@ -17,6 +17,15 @@ autoscalers off: the pods that are down are simply not there). Then, over the mo
 States with pods of two or more components down at once are not simulated: their
 probability is reported and bounds the estimate (as served fully, and as served not at
 all), together with each state's simulation interval; the interval given is those bounds.
+
+Node failures (``costs.node.mtbf``, with live nodes) come as episodes rather than states:
+a node fails, its pods are lost and rescheduled where room allows or wait for the node
+group's replacement (``costs.node.replacement``) and the cluster autoscaler. One episode,
+from the failure to five minutes after the replacement, is simulated beside the same run
+without it (the same seeds, so the same requests): the requests it fails beyond the
+undisturbed run, and the windows it takes outside the SLOs, times the expected node
+failures in a month (nodes x month / mtbf), come off the month's availability and add to
+its minutes outside the SLOs; their intervals widen the bounds.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from typing import Any
 
 from capplan.api import simulate_all
 from capplan.errors import SimulationError
+from capplan.scenario.failures import Failures, NodeLoss
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import SECONDS_PER_MONTH
 from capplan.sim import Progress
@@ -38,6 +48,42 @@ EPISODE_S = 600.0
 
 SMALLEST = 1e-9
 """States less likely than this are left out (their probability joins the bounds)."""
+
+AFTER_REPLACEMENT_S = 300.0
+"""A node failure's episode runs this long past the node's replacement."""
+BEFORE_FAILURE_S = 60.0
+"""...and starts this long before the failure."""
+EPISODE_WINDOW_S = 60.0
+"""Windows of the episode, for its minutes outside the SLOs."""
+
+
+@dataclass(frozen=True)
+class NodeFailures:
+    """What node failures cost over a month."""
+
+    nodes: float
+    """Nodes up on average in the undisturbed run."""
+    per_month: float
+    """Expected node failures in a month."""
+    failed_per_failure: float
+    """Requests one failure fails beyond the undisturbed run (mean over replications)."""
+    failed_per_failure_ci95: tuple[float, float]
+    violation_s_per_failure: float
+    """Seconds of windows outside the SLOs one failure causes."""
+    lost_share: float
+    """Share of the month's requests lost to node failures."""
+    lost_share_ci95: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": self.nodes,
+            "failures_per_month": self.per_month,
+            "failed_requests_per_failure": self.failed_per_failure,
+            "failed_requests_per_failure_ci95": list(self.failed_per_failure_ci95),
+            "slo_violation_s_per_failure": self.violation_s_per_failure,
+            "lost_share": self.lost_share,
+            "lost_share_ci95": list(self.lost_share_ci95),
+        }
 
 
 @dataclass(frozen=True)
@@ -67,6 +113,7 @@ class MonthlyAvailability:
     lost_share: float
     """Requests lost in service on a crashed pod, as a share of all."""
     crashes_per_month: dict[str, float]
+    node_failures: NodeFailures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         minutes = SECONDS_PER_MONTH / 60
@@ -80,6 +127,7 @@ class MonthlyAvailability:
             "other_states_probability": self.other_probability,
             "lost_share": self.lost_share,
             "crashes_per_month": self.crashes_per_month,
+            "node_failures": None if self.node_failures is None else self.node_failures.to_dict(),
             "states": [
                 {
                     "component": s.component,
@@ -112,12 +160,23 @@ def monthly_availability(
     progress: Progress | None = None,
     runner: Runner | None = None,
 ) -> MonthlyAvailability:
-    """The month's availability of ``scenario`` under its random pod failures."""
+    """The month's availability of ``scenario`` under its random pod and node failures."""
     f = scenario.failures
-    if f is None or not f.random:
+    node_mtbf = scenario.costs.node.mtbf if scenario.costs is not None else None
+    if (f is None or not f.random) and node_mtbf is None:
         raise SimulationError(
-            f"{scenario.name}: no failures.random to estimate a month's availability from"
+            f"{scenario.name}: no failures.random or costs.node.mtbf to estimate a month's "
+            "availability from"
         )
+    if runner is None:
+        with Runner(jobs) as own:
+            return _monthly(scenario, progress, own)
+    return _monthly(scenario, progress, runner)
+
+
+def _monthly(scenario: Scenario, progress: Progress | None, runner: Runner) -> MonthlyAvailability:
+    f = scenario.failures
+    random = f.random if f is not None else {}
     sim = scenario.simulation
     episode = sim.model_copy(
         update={"duration": min(sim.duration, EPISODE_S), "window": None, "start": 0.0}
@@ -125,7 +184,7 @@ def monthly_availability(
     steady = held(scenario).model_copy(update={"failures": None, "simulation": episode})
     units: dict[str, tuple[int, float]] = {}
     crashes: dict[str, float] = {}
-    for name, spec in f.random.items():
+    for name, spec in random.items():
         c = scenario.components[name]
         n = getattr(c, "replicas", None)
         if c.type != "service" or not isinstance(n, int):
@@ -155,11 +214,7 @@ def monthly_availability(
         steady if name is None else with_replicas(steady, {name: units[name][0] - j})
         for name, j, _ in runs
     ]
-    if runner is None:
-        with Runner(jobs) as own:
-            results = simulate_all(scenarios, progress=progress, runner=own)
-    else:
-        results = simulate_all(scenarios, progress=progress, runner=runner)
+    results = simulate_all(scenarios, progress=progress, runner=runner)
     measured = {(name, j): r for (name, j, _), r in zip(runs, results, strict=True)}
     states = []
     for comp, j, p in plans:
@@ -183,6 +238,12 @@ def monthly_availability(
     high = sum(s.probability * s.served_ci95[1] for s in states) + other - lost_share
     minutes = SECONDS_PER_MONTH / 60
     violated = sum(s.probability for s in states if not s.slos_hold) * minutes
+    nodes = _node_failures(scenario, progress, runner)
+    if nodes is not None:
+        point -= nodes.lost_share
+        low -= nodes.lost_share_ci95[1]
+        high -= nodes.lost_share_ci95[0]
+        violated += nodes.per_month * nodes.violation_s_per_failure / 60
     return MonthlyAvailability(
         scenario.slos.availability,
         tuple(states),
@@ -194,4 +255,57 @@ def monthly_availability(
         other,
         lost_share,
         crashes,
+        nodes,
     )
+
+
+def _node_failures(
+    scenario: Scenario, progress: Progress | None, runner: Runner
+) -> NodeFailures | None:
+    """One node failure's episode beside the same run without it (see the module)."""
+    costs = scenario.costs
+    if costs is None or costs.node.mtbf is None:
+        return None
+    node = costs.node
+    sim = scenario.simulation
+    quiet = scenario.model_copy(
+        update={
+            "failures": None,
+            "costs": costs.model_copy(update={"node": node.model_copy(update={"mtbf": None})}),
+            "simulation": sim.model_copy(
+                update={
+                    "duration": BEFORE_FAILURE_S + node.replacement + AFTER_REPLACEMENT_S,
+                    "window": EPISODE_WINDOW_S,
+                }
+            ),
+        }
+    )
+    event = NodeLoss(at=f"{sim.start + BEFORE_FAILURE_S:.6f}s", kind="node_loss")
+    episode = quiet.model_copy(update={"failures": Failures(events=[event])})
+    base, hit = simulate_all([quiet, episode], progress=progress, runner=runner)
+    run = base["cost"]["run"]
+    nodes = run["node_hours"] / run["hours"]
+    per_month = nodes * SECONDS_PER_MONTH / node.mtbf
+    per_replication = base["arrivals"] / sim.replications
+    failed = (hit["error_rate"] - base["error_rate"]) * per_replication
+    half = math.hypot(*(_half(r["error_rate_ci95"], r["error_rate"]) for r in (base, hit)))
+    ci = (failed - half * per_replication, failed + half * per_replication)
+    recovery = hit["availability"]["events"][0]
+    violation_s = (recovery["missed_windows"] or 0.0) * EPISODE_WINDOW_S
+    month_requests = (base["workload"].get("arrival_rate_rps") or base["throughput_rps"]) * (
+        SECONDS_PER_MONTH
+    )
+    share = per_month / month_requests if month_requests else 0.0
+    return NodeFailures(
+        nodes,
+        per_month,
+        failed,
+        ci,
+        violation_s,
+        max(0.0, failed) * share,
+        (max(0.0, ci[0]) * share, max(0.0, ci[1]) * share),
+    )
+
+
+def _half(ci: list[float] | None, value: float) -> float:
+    return 0.0 if ci is None else max(ci[1] - value, value - ci[0])

@@ -1,4 +1,4 @@
-"""``capplan availability``: a month's availability under random pod failures."""
+"""``capplan availability``: a month's availability under random pod and node failures."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def availability(
     replications: Replications = None,
     jobs: Jobs = None,
 ) -> None:
-    """Estimate a month's availability from the scenario's failures.random: pods up and
-    down as independent Markov units (k-of-n with repair), each failure state's effect on
-    requests measured in a short simulation, and the minutes outside the SLOs it implies
-    against the error budget.
+    """Estimate a month's availability from the scenario's failures.random and
+    costs.node.mtbf: pods up and down as independent Markov units (k-of-n with repair),
+    each failure state's effect on requests measured in a short simulation; a node
+    failure's episode simulated beside the undisturbed run; and the minutes outside the
+    SLOs they imply against the error budget.
 
     Example:
 
@@ -69,5 +70,14 @@ def availability(
         )
     for name, n in m.crashes_per_month.items():
         lines.append(f"{scenario.name}: {name}: {n:.1f} pod crashes a month")
+    nf = m.node_failures
+    if nf is not None:
+        lo, hi = nf.failed_per_failure_ci95
+        lines.append(
+            f"{scenario.name}: {nf.per_month:.1f} node failures a month ({nf.nodes:.1f} nodes), "
+            f"each failing {nf.failed_per_failure:.1f} requests (95% CI {lo:.1f} to {hi:.1f}) "
+            f"and {nf.violation_s_per_failure / 60:.1f} min outside the SLOs: "
+            f"{nf.lost_share:.2e} of requests"
+        )
     for line in lines:
         console.print(line, highlight=False)
