@@ -48,9 +48,44 @@ def test_crosscheck_flags_a_wait_far_from_theory():
         "mean_wait_s": 0.5,  # M/M/2 at rho 0.75 waits 1.29 s
         "saturated": False,
     }
-    verdict = _pooled(component, measured, poisson=True)
+    verdict = _pooled(component, measured, poisson=True, exact=True)
     assert verdict["disagrees"] and "mean wait" in verdict["why"]
-    assert not _pooled(component, {**measured, "mean_wait_s": 1.25}, poisson=True)["disagrees"]
+    close = {**measured, "mean_wait_s": 1.25}
+    assert not _pooled(component, close, poisson=True, exact=True)["disagrees"]
+    # the same gap against an approximation is shown, never flagged
+    approximate = _pooled(component, measured, poisson=True, exact=False)
+    assert not approximate["disagrees"] and "approximate" in approximate["why"]
+    # utilization is an identity (Little's law): flagged either way
+    off = {**measured, "utilization": 0.6}
+    assert "utilization" in _pooled(component, off, poisson=True, exact=False)["why"]
+
+
+def test_an_approximation_never_cries_wolf_on_a_lognormal_multi_server() -> None:
+    """Lognormal (cv 3) service at 8 workers and 70%: Allen-Cunneen's wait is far off the
+    simulated one (about 55 ms against 31 ms), and the cross-check shows it as an
+    approximation without flagging; an exponential one at the same load is exact, and
+    agrees."""
+
+    def case(service: dict) -> tuple[dict, dict]:
+        result = run(
+            scenario(
+                {
+                    "simulation": {"duration": "10000s", "warmup": "500s", "replications": 3},
+                    "workload": {"arrival_rate": "56/s"},
+                    "requests": {"r": {"steps": [{"call": "q"}]}},
+                    "components": {"q": {"type": "service", "workers": 8, "service_time": service}},
+                }
+            )
+        )
+        return result["analytic"]["components"]["q"], result["components"]["q"]
+
+    lognormal, simulated = case({"distribution": "lognormal", "mean": "100ms", "cv": 3})
+    assert lognormal["mean_wait_s"] > 1.3 * simulated["ci95"]["mean_wait_s"][1]  # far off
+    assert lognormal["applies"] and not lognormal["exact"] and not lognormal["disagrees"]
+    assert "approximate" in lognormal["why"]
+    exponential, _ = case(exp("100ms"))
+    assert exponential["exact"] and exponential["model"].startswith("M/M/8")
+    assert not exponential["disagrees"]
 
 
 def test_analytic_model_of_a_layered_two_tier_matches_simulation():
