@@ -43,6 +43,10 @@ class _Model:
     def _walk(self, steps: list[Step], rate: float) -> None:
         for step in steps:
             r = rate * step.probability * step.repeat
+            if step.call is None:  # a choice: each branch at its share of the rate
+                for share, branch in step.branches():
+                    self._walk(branch, r * share)
+                continue
             self.rate[id(step)] = self.rate.get(id(step), 0.0) + r
             self.calls[step.call].append(step)
             if step.via is not None:
@@ -132,6 +136,7 @@ class _Model:
     # -- times ----------------------------------------------------------------------------
 
     def hold(self, step: Step) -> float:
+        assert step.call is not None
         c = self.s.components[step.call]
         assert isinstance(c, ServiceComponent)
         own = (step.service_time or c.service_time).mean
@@ -139,6 +144,11 @@ class _Model:
 
     def response(self, step: Step) -> float:
         """Mean time one execution of ``step`` takes, link transfers included."""
+        if step.call is None:
+            return sum(
+                share * sum(s.probability * s.repeat * self.response(s) for s in branch)
+                for share, branch in step.branches()
+            )
         c = self.s.components[step.call]
         if isinstance(c, LlmApiComponent):
             t = self.llm_response[step.call]

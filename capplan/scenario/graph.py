@@ -3,7 +3,7 @@
 A component *waits on* every component called (or link crossed) by the steps nested under
 its own steps, because its worker stays busy through them. A cache's ``on_miss`` steps run
 after the cache released its worker, so they belong to whoever called the cache; so do a
-step's ``fallback`` steps, which its caller runs.
+step's ``fallback`` steps, which its caller runs, and a ``choice``'s branches.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from capplan.scenario.model import Scenario, Step
 
 def _walk(steps: list[Step], holder: str | None, edges: dict[str, set[str]]) -> None:
     for step in steps:
+        if step.call is None:  # a choice: its branches belong to the same holder
+            for _, branch in step.branches():
+                _walk(branch, holder, edges)
+            continue
         if holder is not None:
             edges[holder].add(step.call)
             if step.via is not None:
@@ -49,6 +53,10 @@ def callers(scenario: Scenario) -> dict[str, frozenset[str | None]]:
 
     def walk(steps: list[Step], holder: str | None) -> None:
         for step in steps:
+            if step.call is None:
+                for _, branch in step.branches():
+                    walk(branch, holder)
+                continue
             found[step.call].add(holder)
             walk(step.steps, step.call)
             walk(step.on_miss, holder)

@@ -199,10 +199,15 @@ class Alerts(Model):
 
 
 class Step(Model):
-    """One call to a component: take a worker, hold it for a service time, run nested steps."""
+    """One call to a component: take a worker, hold it for a service time, run nested steps.
+    Or, with ``choice`` instead of ``call``, exactly one of several branches of steps."""
 
-    call: str
-    """Name of the component called."""
+    call: str | None = None
+    """Name of the component called (or ``choice``)."""
+    choice: list[Branch] | None = Field(default=None, min_length=2)
+    """Branches, exactly one of which runs, drawn by their weights from the step's own
+    stream; the choice holds nothing itself (its branches' steps belong to whoever holds
+    the step)."""
     probability: Fraction = 1.0
     """Run this step with this probability, else skip it."""
     repeat: SmallCount = 1
@@ -232,6 +237,42 @@ class Step(Model):
     fallback: list[Step] = Field(default_factory=list)
     """Steps run instead when the call finally fails (a cached answer, a degraded one);
     their outcome is the step's."""
+
+    @model_validator(mode="after")
+    def _call_or_choice(self) -> Step:
+        if (self.call is None) == (self.choice is None):
+            raise ValueError("a step has either 'call' or 'choice'")
+        if self.choice is not None:
+            extra = sorted(
+                k
+                for k in self.model_fields_set
+                if k not in CHOICE_KEYS and getattr(self, k) not in (None, [], 0.0)
+            )
+            if extra:
+                raise ValueError(f"a choice step takes no {', '.join(extra)}: put it in a branch")
+        return self
+
+    def branches(self) -> list[tuple[float, list[Step]]]:
+        """A choice's branches as (share of requests, steps)."""
+        assert self.choice is not None
+        total = sum(b.weight for b in self.choice)
+        return [(b.weight / total, b.steps) for b in self.choice]
+
+
+CHOICE_KEYS = frozenset({"choice", "probability", "repeat"})
+"""What a choice step may set beside its branches."""
+
+
+class Branch(Model):
+    """One branch of a ``choice`` step."""
+
+    weight: Annotated[float, Field(gt=0, le=1e9)]
+    """Relative weight: the branch runs for weight / (sum of weights) of the requests."""
+    steps: list[Step] = Field(min_length=1)
+    """Steps run one after another when this branch is drawn."""
+
+
+Step.model_rebuild()
 
 
 class RequestType(Model):
@@ -369,6 +410,9 @@ class Scenario(Model):
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Content hash of the validated scenario (after extends and load scale), for provenance."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    """Content hash of the validated scenario (after extends and load scale), for provenance.
+    Values left at their defaults are left out, so that a key capplan adds later (with a
+    default) does not change the hash of a file that does not use it; the capplan version
+    is recorded beside the hash for what the defaults were."""
+    canonical = json.dumps(scenario.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -80,6 +80,8 @@ def _call_edges(requests: dict[str, Any]) -> dict[str, list[tuple[str, tuple[str
             walk(step.get("steps"), callee, (*here, "steps"))
             walk(step.get("on_miss"), holder, (*here, "on_miss"))
             walk(step.get("fallback"), holder, (*here, "fallback"))
+            for j, branch in _branches(step):
+                walk(branch.get("steps"), holder, (*here, "choice", j, "steps"))
 
     for rname, rtype in requests.items():
         if isinstance(rtype, dict):
@@ -136,6 +138,17 @@ def _steps(
             yield (*path, i), step
             for nested in ("steps", "on_miss", "fallback"):
                 yield from _steps(step.get(nested), (*path, i, nested))
+            for j, branch in _branches(step):
+                yield from _steps(branch.get("steps"), (*path, i, "choice", j, "steps"))
+
+
+def _branches(step: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A choice step's branches (as written; their own validation reports their shape)."""
+    branches = step.get("choice")
+    if isinstance(branches, list):
+        for j, branch in enumerate(branches):
+            if isinstance(branch, dict):
+                yield j, branch
 
 
 def _check_step(

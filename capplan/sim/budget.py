@@ -48,6 +48,10 @@ class Estimate:
 def _visits(steps: list[Step], scenario: Scenario) -> float:
     total = 0.0
     for step in steps:
+        if step.call is None:
+            one = sum(share * _visits(branch, scenario) for share, branch in step.branches())
+            total += step.probability * step.repeat * one
+            continue
         c = scenario.components[step.call]
         one = 1.0 + (2.0 if step.via is not None else 0.0) + _visits(step.steps, scenario)
         if step.on_miss:
@@ -61,6 +65,10 @@ def _mean_time(steps: list[Step], scenario: Scenario) -> float:
     """A lower bound on a request's time: its mean service times, without waiting."""
     total = 0.0
     for step in steps:
+        if step.call is None:
+            own = sum(share * _mean_time(branch, scenario) for share, branch in step.branches())
+            total += step.probability * step.repeat * own
+            continue
         c = scenario.components[step.call]
         service = step.service_time or getattr(c, "service_time", None)
         own = service.mean if service is not None else 0.0

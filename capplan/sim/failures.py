@@ -48,6 +48,8 @@ def _steps(steps: tuple[CompiledStep, ...]) -> Iterator[CompiledStep]:
         yield from _steps(step.steps)
         yield from _steps(step.on_miss)
         yield from _steps(step.fallback)
+        for branch in step.branches:
+            yield from _steps(branch)
 
 
 class Faulty:
@@ -92,7 +94,8 @@ class Injector:
         self.calls: dict[str, list[CompiledStep]] = {name: [] for name in stations}
         for plan in plans:
             for step in _steps(plan.steps):
-                self.calls[step.station.name].append(step)
+                if step.station is not None:  # not a choice
+                    self.calls[step.station.name].append(step)
         self.sets: dict[str, list[ReplicaSet]] = {}
         self.elections: dict[str, list[Any]] = {}
         """Databases with read replicas: a primary lost with its zone is replaced by an

@@ -7,9 +7,11 @@ reads plain attributes.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from capplan.scenario.model import Scenario, Step
 from capplan.sim.kernel import Kernel
@@ -22,6 +24,7 @@ class CompiledStep:
     """One step, ready to run; the called station fills what its visits need."""
 
     __slots__ = (
+        "branches",
         "coin",
         "extra",
         "fallback",
@@ -31,6 +34,7 @@ class CompiledStep:
         "on_miss",
         "op",
         "path",
+        "pick",
         "probability",
         "repeat",
         "request_bytes",
@@ -44,9 +48,15 @@ class CompiledStep:
     )
 
     def __init__(
-        self, station: Station, path: str, step: Step, coin: Callable[[], float] | None, via: Any
+        self,
+        station: Station | None,
+        path: str,
+        step: Step,
+        coin: Callable[[], float] | None,
+        via: Any,
     ):
-        self.station = station
+        self.station = cast(Station, station)
+        """The station called; None for a choice (which visits none: see ``branches``)."""
         self.path = path
         self.op = step.op
         self.probability = step.probability
@@ -56,7 +66,16 @@ class CompiledStep:
         # always run once, no link: the step runner calls the station straight away
         self.guard: Guard | None = None
         """The client behaviour around the call (retry, timeout, breaker, fallback)."""
-        self.simple = coin is None and via is None and step.repeat == 1 and not guarded(step)
+        self.simple = (
+            coin is None
+            and via is None
+            and step.repeat == 1
+            and not guarded(step)
+            and step.choice is None
+        )
+        self.branches: tuple[tuple[CompiledStep, ...], ...] = ()
+        """A choice's branches (its ``station`` is None); ``pick`` draws one's index."""
+        self.pick: Callable[[], int] = _no_pick
         self.request_bytes = step.request_bytes
         self.response_bytes = step.response_bytes
         self.service: Callable[[], float] = _no_service
@@ -72,6 +91,10 @@ class CompiledStep:
 
 def _no_service() -> float:
     return 0.0
+
+
+def _no_pick() -> int:
+    raise AssertionError("only a choice picks a branch")
 
 
 def _no_route() -> Any:
@@ -130,10 +153,16 @@ def _compile_steps(
     seen: dict[str, int] = {}
     for i, step in enumerate(steps):
         here = f"{path}[{i}]"
-        k = seen.get(step.call, 0)
-        seen[step.call] = k + 1
-        name = f"{key}/{step.call}" + (f"#{k}" if k else "")
+        callee = step.call if step.call is not None else "choice"
+        k = seen.get(callee, 0)
+        seen[callee] = k + 1
+        name = f"{key}/{callee}" + (f"#{k}" if k else "")
         coin = streams.uniform(f"{name}.probability") if step.probability < 1 else None
+        if step.call is None:
+            out.append(
+                _compile_choice(step, here, name, coin, scenario, stations, streams, touched, kernel)
+            )
+            continue
         via = stations[step.via] if step.via is not None else None
         compiled = CompiledStep(stations[step.call], here, step, coin, via)
         stations[step.call].prepare(compiled, step, name, streams)
@@ -169,6 +198,45 @@ def _compile_steps(
             )
         out.append(compiled)
     return tuple(out)
+
+
+def _compile_choice(
+    step: Step,
+    here: str,
+    name: str,
+    coin: Callable[[], float] | None,
+    scenario: Scenario,
+    stations: dict[str, Station],
+    streams: Streams,
+    touched: set[str],
+    kernel: Kernel,
+) -> CompiledStep:
+    """A choice: no station, its branches compiled, one drawn per run of the step from
+    the step's own stream (branch j for a uniform draw within its share of [0, 1))."""
+    compiled = CompiledStep(None, here, step, coin, None)
+    shares = [share for share, _ in step.branches()]
+    compiled.branches = tuple(
+        _compile_steps(
+            branch,
+            f"{here}.choice[{j}].steps",
+            f"{name}/{j}",
+            scenario,
+            stations,
+            streams,
+            touched,
+            kernel,
+        )
+        for j, (_, branch) in enumerate(step.branches())
+    )
+    edges = list(itertools.accumulate(shares))
+    edges[-1] = 1.0  # rounding never leaves a gap at the top
+    draw = streams.uniform(f"{name}.choice")
+
+    def pick() -> int:
+        return bisect.bisect_right(edges, draw())
+
+    compiled.pick = pick
+    return compiled
 
 
 def compile_scenario(

@@ -53,6 +53,12 @@ def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
             if cause is not None:
                 return cause
             continue
+        if step.branches:  # a choice: one branch per run of the step
+            for _ in range(step.repeat):
+                cause = yield from run_steps(req, step.branches[step.pick()])
+                if cause is not None:
+                    return cause
+            continue
         via = step.via
         guard = step.guard
         for _ in range(step.repeat):
