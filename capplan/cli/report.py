@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 
 from capplan.cli.app import (
     Jobs,
@@ -112,11 +113,30 @@ def report(
     if files:
         scenarios = _load_all(files, scale, seed, replications)
 
-        def announce(name: str) -> None:
-            if progress:
-                err.print(f"{name}: sweeping the load for the latency curve", highlight=False)
+        def point(name: str, load_scale: float, holds: bool) -> None:
+            verdict = "SLOs hold" if holds else "SLO breached"
+            err.print(f"  {name} at {load_scale:8.3f}x: {verdict}", highlight=False)
 
-        fresh = compute(scenarios, sources_of(files), curve=curve, jobs=jobs, on_curve=announce)
+        follow = point if progress else None
+        if progress and err.is_terminal:
+            total = sum(s.simulation.replications for s in scenarios)
+            names = ", ".join(s.name for s in scenarios)
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task(f"simulating {names}", total=total)
+
+                def advance(done: int, _total: int) -> None:
+                    bar.update(task, completed=done)
+
+                fresh = compute(
+                    scenarios,
+                    sources_of(files),
+                    curve=curve,
+                    jobs=jobs,
+                    progress=advance,
+                    on_point=follow,
+                )
+        else:
+            fresh = compute(scenarios, sources_of(files), curve=curve, jobs=jobs, on_point=follow)
         for key in ("results", "curves", "loadtests"):
             data[key] += fresh[key]
         data["sources"].update(fresh["sources"])

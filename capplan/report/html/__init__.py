@@ -8,12 +8,17 @@ back (a report's, simulate's or a load test's JSON).
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capplan.errors import CapplanError
 from capplan.report.html.page import render
+
+if TYPE_CHECKING:
+    from capplan.sim import Progress
 
 __all__ = ["HTML_SUFFIXES", "check_html_path", "compute", "payload", "read_inputs", "render"]
 
@@ -55,11 +60,13 @@ def compute(
     *,
     curve: bool = True,
     jobs: int | None = None,
-    progress: Any = None,
-    on_curve: Any = None,
+    progress: Progress | None = None,
+    on_point: Callable[[str, float, bool], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate ``scenarios`` and, with ``curve``, sweep the load of each whose run is
-    stationary (a time-varying run's own timeline is its picture)."""
+    stationary (a time-varying run's own timeline is its picture). ``progress`` counts
+    the first simulations' replications; ``on_point(scenario, load scale, SLOs hold)``
+    follows the sweep."""
     from capplan.api import simulate_all
     from capplan.headroom import load_curve
     from capplan.sim.runner import Runner
@@ -69,10 +76,11 @@ def compute(
         curves = []
         if curve:
             for s, r in zip(scenarios, results, strict=True):
-                if r["timeline"]["stationary"] and any(r["slos"]):
-                    if on_curve is not None:
-                        on_curve(s.name)
-                    curves.append(load_curve(s, runner=runner))
+                if r["timeline"]["stationary"] and r["slos"]:
+                    follow = None
+                    if on_point is not None:
+                        follow = functools.partial(on_point, s.name)
+                    curves.append(load_curve(s, runner=runner, progress=follow))
     return payload(results, curves, None, sources)
 
 

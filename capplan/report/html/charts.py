@@ -359,39 +359,21 @@ def over_time(result: dict[str, Any]) -> dict | None:
                 "replicas",
             )
         )
-    if data["nodes"].notna().any():
-        panels.append(
-            panel(
+    for field, title, fmt, caption in (
+        ("nodes", "nodes", ".1f", "nodes"),
+        ("cost_per_hour", "USD per hour", "$.2f", "compute cost rate (nodes x node price)"),
+    ):
+        if data[field].notna().any():
+            steps = (
                 alt.Chart(data)
                 .mark_line(interpolate="step-after")
                 .encode(
                     x=x,
-                    y=alt.Y("nodes:Q", title="nodes"),
-                    tooltip=[
-                        "clock:N",
-                        alt.Tooltip("nodes:Q", format=".1f"),
-                        alt.Tooltip("cost_per_hour:Q", format="$.2f", title="compute $/h"),
-                    ],
-                ),
-                "nodes",
+                    y=alt.Y(f"{field}:Q", title=title),
+                    tooltip=["clock:N", alt.Tooltip(f"{field}:Q", format=fmt)],
+                )
             )
-        )
-    if data["cost_per_hour"].notna().any():
-        panels.append(
-            panel(
-                alt.Chart(data)
-                .mark_line(interpolate="step-after")
-                .encode(
-                    x=x,
-                    y=alt.Y("cost_per_hour:Q", title="USD per hour"),
-                    tooltip=[
-                        "clock:N",
-                        alt.Tooltip("cost_per_hour:Q", format="$.2f", title="compute $/h"),
-                    ],
-                ),
-                "compute cost rate (nodes x node price)",
-            )
-        )
+            panels.append(panel(steps, caption))
     return _spec(alt.vconcat(*panels))
 
 
