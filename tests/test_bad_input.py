@@ -142,6 +142,12 @@ def test_a_call_cycle_is_a_validation_error_naming_the_cycle(tmp_scenarios, case
             "a bare 1 is ambiguous: write '1%' for 1 percent, or 1.0 for 100%",
         ),
         ("error_rate: 1%", "error_rate: 1%, max_utilization: 85", "write '85%' for 85 percent"),
+        (
+            "workers: 4, service_time: 20ms",
+            "workers: 4, service_time: 20ms, cpu_per_request: 50m",
+            "cpu_per_request: '50m' would be 50 minutes of CPU per request; for milliseconds "
+            "write '50ms'",
+        ),
     ],
     ids=[
         "mix-inf",
@@ -154,6 +160,7 @@ def test_a_call_cycle_is_a_validation_error_naming_the_cycle(tmp_scenarios, case
         "bandwidth",
         "error-rate-1",
         "util-85",
+        "cpu-50m",
     ],
 )
 def test_numbers_outside_a_sensible_range_are_refused(tmp_scenarios, old, new, expected):

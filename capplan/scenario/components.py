@@ -18,9 +18,9 @@ from capplan.scenario.kubernetes import Health
 from capplan.scenario.types import (
     Bytes,
     Cpu,
+    CpuTime,
     Fraction,
     Model,
-    PositiveDuration,
     Replicas,
     SmallCount,
     Workers,
@@ -74,7 +74,7 @@ class ServiceComponent(Model):
     queue for all workers, the M/M/c idealization."""
     service_time: Distribution = Field(default_factory=lambda: Constant(value=0.0))
     """Time a worker spends on one request, excluding nested steps. Default 0s."""
-    cpu_per_request: PositiveDuration | None = None
+    cpu_per_request: CpuTime | None = None
     """CPU time one request consumes here, for CPU utilization against ``resources.requests.cpu``."""
     resources: Resources | None = None
     """Per-replica requests and limits (Kubernetes quantities)."""

@@ -41,6 +41,16 @@ Duration = Annotated[
 
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 
+CpuTime = Annotated[
+    float,
+    BeforeValidator(units.parse_cpu_time),
+    Field(gt=0),
+    PlainSerializer(lambda v: f"{v!r}s", return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "examples": ["40ms", "1.5ms"]}),
+]
+"""CPU time per request: a duration, except that '50m' alone is refused (it reads as
+Kubernetes millicores, and as a duration it would be 50 minutes)."""
+
 ClockTime = Annotated[
     float,
     BeforeValidator(units.parse_clock),

@@ -87,6 +87,20 @@ def parse_duration(value: object) -> float:
     raise ValueError("expected a duration such as '250ms', '2s', '1m', '1h30m' or '5min'")
 
 
+_MINUTES_ONLY = re.compile(r"\s*[0-9.]+\s*m\s*")
+
+
+def parse_cpu_time(value: object) -> float:
+    """CPU time per request, a duration; but '50m' alone is refused: in a Kubernetes file
+    it reads as 50 millicores, and as a duration it would be 50 minutes."""
+    if isinstance(value, str) and _MINUTES_ONLY.fullmatch(value):
+        raise ValueError(
+            f"'{value.strip()}' would be {value.strip()[:-1]} minutes of CPU per request; for "
+            f"milliseconds write '{value.strip()}s' (millicores are a rate, not a time)"
+        )
+    return parse_duration(value)
+
+
 def parse_rate(value: object) -> float:
     """'3.2/s', '300/min', '1000/h' -> events per second."""
     if isinstance(value, str):
