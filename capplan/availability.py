@@ -36,6 +36,7 @@ from typing import Any
 
 from capplan.api import simulate_all
 from capplan.errors import SimulationError
+from capplan.results.stats import half_width
 from capplan.scenario.failures import Failures, NodeLoss
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import SECONDS_PER_MONTH
@@ -288,10 +289,14 @@ def _node_failures(
     per_month = nodes * SECONDS_PER_MONTH / node.mtbf
     per_replication = base["arrivals"] / sim.replications
     failed = (hit["error_rate"] - base["error_rate"]) * per_replication
-    half = math.hypot(*(_half(r["error_rate_ci95"], r["error_rate"]) for r in (base, hit)))
+    half = math.hypot(
+        *(half_width(r["error_rate_ci95"], r["error_rate"]) or 0.0 for r in (base, hit))
+    )
     ci = (failed - half * per_replication, failed + half * per_replication)
-    recovery = hit["availability"]["events"][0]
-    violation_s = (recovery["missed_windows"] or 0.0) * EPISODE_WINDOW_S
+    # windows are judged on the latency and error objectives: without any, none is missed
+    recoveries = hit["availability"]["events"]
+    missed = recoveries[0]["missed_windows"] if recoveries else None
+    violation_s = (missed or 0.0) * EPISODE_WINDOW_S
     month_requests = (base["workload"].get("arrival_rate_rps") or base["throughput_rps"]) * (
         SECONDS_PER_MONTH
     )
@@ -306,6 +311,3 @@ def _node_failures(
         (max(0.0, ci[0]) * share, max(0.0, ci[1]) * share),
     )
 
-
-def _half(ci: list[float] | None, value: float) -> float:
-    return 0.0 if ci is None else max(ci[1] - value, value - ci[0])

@@ -193,13 +193,17 @@ def load_curve(
     jobs: int | None = None,
     progress: Callable[[float, bool], None] | None = None,
     runner: Runner | None = None,
+    known: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Latency against load: the headroom search's evaluations, a few more scales so the
     curve has at least :data:`CURVE_POINTS` below the first breach, and one past the
     utilization-law saturation point. Returns the headroom answer, the points (latency
     percentiles with their 95% intervals; None where saturated), the knee and the
-    saturation scale."""
+    saturation scale. ``known``: the result already simulated at the scenario's own scale
+    (the same seed gives the same result, so it is not simulated again)."""
     search = _Search(scenario, jobs, progress, runner=runner)
+    if known is not None:
+        search.results[float(f"{scenario.load_scale:.6g}")] = known
     with contextlib.nullcontext() if runner is not None else search.runner:
         h = _headroom(search, scenario, tolerance, 1000.0)
         breach = h["first_breach"]["load_scale"]

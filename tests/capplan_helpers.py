@@ -89,3 +89,36 @@ def cli(*args: str) -> tuple[int, str, str]:
     finally:
         sys.argv = argv
     return code, out.getvalue(), err.getvalue()
+
+
+def cluster_system(failures: dict[str, Any] | None, mtbf: str | None = None, **sim: Any) -> Any:
+    """Six pods of 2 CPU on 4-CPU nodes (three nodes, two pods each) at 50/s of 300 ms: 15
+    of 24 workers busy; live nodes with a cluster autoscaler."""
+    node: dict[str, Any] = {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0}
+    if mtbf is not None:
+        node["mtbf"] = mtbf
+    data: dict[str, Any] = {
+        "simulation": {
+            "duration": "900s",
+            "warmup": "0s",
+            "replications": 1,
+            "seed": 6,
+            "window": "1min",
+            **sim,
+        },
+        "workload": {"arrival_rate": "50/s"},
+        "requests": {"r": {"steps": [{"call": "api"}]}},
+        "components": {
+            "api": {
+                "type": "service",
+                "replicas": 6,
+                "workers": 4,
+                "service_time": {"distribution": "exponential", "mean": "300ms"},
+                "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
+            }
+        },
+        "costs": {"node": node, "cluster": {"max_nodes": 10, "node_startup": "60s"}},
+    }
+    if failures is not None:
+        data["failures"] = failures
+    return scenario(data)

@@ -9,7 +9,7 @@ import pytest
 
 from capplan import simulate
 from capplan.availability import monthly_availability
-from capplan_helpers import cli, scenario
+from capplan_helpers import cli, cluster_system, scenario
 
 
 def served(failures: dict[str, Any], slos: dict[str, Any], **sim: Any) -> Any:
@@ -162,38 +162,14 @@ def test_a_month_needs_random_failures() -> None:
         monthly_availability(s)
 
 
-def node_case() -> Any:
-    """Six pods of 2 CPU on 4-CPU nodes (three nodes, two pods each), 50/s of 300 ms: 15
-    of 24 workers busy. A lost node takes two pods; the other four (16 workers) carry the
-    load until the autoscaler's node (or the replacement) takes the pods back."""
-    return scenario(
-        {
-            "simulation": {"duration": "5min", "warmup": "60s", "replications": 4, "seed": 3},
-            "workload": {"arrival_rate": "50/s"},
-            "requests": {"r": {"steps": [{"call": "api"}]}},
-            "components": {
-                "api": {
-                    "type": "service",
-                    "replicas": 6,
-                    "workers": 4,
-                    "service_time": {"distribution": "exponential", "mean": "300ms"},
-                    "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
-                }
-            },
-            "costs": {
-                "node": {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0, "mtbf": "30d"},
-                "cluster": {"max_nodes": 10, "node_startup": "60s"},
-            },
-            "slos": {"availability": "99.9%"},
-        }
-    )
-
-
 def test_a_month_of_node_failures_loses_what_a_node_holds_in_service() -> None:
     """Each node failure fails exactly the requests in service on its two pods (nothing
     times out, and the four pods left have room): 8 workers x 15/24 busy = 5 requests
     on average; three nodes failing once in 30 days each is 3 x 730 / 720 a month."""
-    m = monthly_availability(node_case())
+    # a lost node takes two of the six pods; the other four (16 workers) carry the load
+    # until the autoscaler's node (or the replacement) takes the pods back
+    s = cluster_system(None, mtbf="30d", duration="5min", warmup="60s", replications=4, seed=3)
+    m = monthly_availability(s)
     n = m.node_failures
     assert n is not None
     assert n.nodes == pytest.approx(3)

@@ -13,7 +13,7 @@ from scipy import stats
 
 from capplan.sim import run_replication
 from capplan.sim.capacity import READY
-from capplan_helpers import cli, scenario
+from capplan_helpers import cli, cluster_system, scenario
 
 
 def system(
@@ -432,37 +432,6 @@ def test_a_degraded_link_slows_the_payloads_that_cross_it() -> None:
     assert mean(0, 120) == pytest.approx(expected(0.080, 0.005), rel=0.05)
     assert mean(180, 360) == pytest.approx(expected(0.160, 0.025), rel=0.05)
     assert mean(420, 600) == pytest.approx(expected(0.080, 0.005), rel=0.05)
-
-
-def cluster_system(failures: dict[str, Any] | None, mtbf: str | None = None, **sim: Any) -> Any:
-    node: dict[str, Any] = {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0}
-    if mtbf is not None:
-        node["mtbf"] = mtbf
-    data: dict[str, Any] = {
-        "simulation": {
-            "duration": "900s",
-            "warmup": "0s",
-            "replications": 1,
-            "seed": 6,
-            "window": "1min",
-            **sim,
-        },
-        "workload": {"arrival_rate": "50/s"},
-        "requests": {"r": {"steps": [{"call": "api"}]}},
-        "components": {
-            "api": {
-                "type": "service",
-                "replicas": 6,
-                "workers": 4,
-                "service_time": {"distribution": "exponential", "mean": "300ms"},
-                "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
-            }
-        },
-        "costs": {"node": node, "cluster": {"max_nodes": 10, "node_startup": "60s"}},
-    }
-    if failures is not None:
-        data["failures"] = failures
-    return scenario(data)
 
 
 def the_cluster(stations: dict[str, Any]) -> Any:

@@ -249,3 +249,21 @@ def test_simulate_and_gate_write_the_page_too(made: dict[str, Path], tmp_path: P
         assert code in (0, 1, 3), err
         html = page.read_text()
         assert "steady: objectives" in html and "Latency against load" not in html
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("simulate", "--html", "{tmp}/report.txt"), "ends in .html"),
+        (("gate", "--html", "{tmp}/missing/report.html"), "does not exist"),
+        (("simulate", "--csv", "{tmp}"), "is a folder"),
+    ],
+)
+def test_other_commands_refuse_an_output_they_cannot_write(
+    made: dict[str, Path], tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    command, *rest = (a.format(tmp=tmp_path) for a in args)
+    code, _, err = cli(command, str(made["steady"]), "--no-progress", *rest)
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -7,8 +7,10 @@ Exit codes are decided here and only here: 0 success; 1 an SLO is violated (gate
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -163,8 +165,19 @@ def _simulate_all(
         est = budget.check(s, max_visits)
         if est.cpu_s > 60:
             err.print(f"{s.name}: {est.describe()}", highlight=False, markup=False)
-    if not (progress and err.is_terminal):
-        return simulate_all(scenarios, jobs=jobs, max_visits=max_visits)
+    with replication_bar(scenarios, progress) as advance:
+        return simulate_all(scenarios, jobs=jobs, progress=advance, max_visits=max_visits)
+
+
+@contextlib.contextmanager
+def replication_bar(
+    scenarios: list[Scenario], show: bool
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A transient bar counting the scenarios' replications on a terminal, as the
+    ``progress`` callback of a simulation; None (no bar) when not shown."""
+    if not (show and err.is_terminal):
+        yield None
+        return
     total = sum(s.simulation.replications for s in scenarios)
     names = ", ".join(s.name for s in scenarios)
     with Progress(console=err, transient=True) as bar:
@@ -173,7 +186,7 @@ def _simulate_all(
         def advance(done: int, _total: int) -> None:
             bar.update(task, completed=done)
 
-        return simulate_all(scenarios, jobs=jobs, progress=advance, max_visits=max_visits)
+        yield advance
 
 
 @app.command()
@@ -257,17 +270,11 @@ def simulate(
         from capplan.results.frame import result_frame
 
         write_text(csv, result_frame(results).to_csv(index=False))
-    _html(html, results, files)
+    if html is not None:
+        from capplan.cli.report import write_results_html
+
+        write_results_html(html, results, files)
     Console().print(render(results))
-
-
-def _html(path: Path | None, results: list[dict[str, Any]], files: list[Path]) -> None:
-    if path is None:
-        return
-    from capplan.cli.report import sources_of, write_html
-    from capplan.report.html import payload
-
-    write_html(path, payload(results, sources=sources_of(files)))
 
 
 def _with_window(s: Scenario, text: str) -> Scenario:
@@ -358,7 +365,10 @@ def gate(
         _load_all(files, scale, seed, replications), jobs, progress, max_visits
     )
     verdicts = evaluate(results)
-    _html(html, results, files)
+    if html is not None:
+        from capplan.cli.report import write_results_html
+
+        write_results_html(html, results, files)
     raise typer.Exit(judge(verdicts, junit, markdown, json_path))
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
 from capplan.cli.app import (
     Jobs,
@@ -18,6 +17,7 @@ from capplan.cli.app import (
     _load_all,
     app,
     err,
+    replication_bar,
 )
 from capplan.errors import CapplanError
 
@@ -46,6 +46,13 @@ def write_html(path: Path, data: dict[str, Any]) -> None:
     )
     write_text(path, html, make_folder=False)
     err.print(f"wrote {path} ({len(html.encode()) / 1e6:.1f} MB)", highlight=False)
+
+
+def write_results_html(path: Path, results: list[dict[str, Any]], files: list[Path]) -> None:
+    """The page of a command's own results (``simulate``, ``gate``: no load sweep)."""
+    from capplan.report.html import payload
+
+    write_html(path, payload(results, sources=sources_of(files)))
 
 
 def check_html(path: Path | None, option: str = "--html") -> None:
@@ -117,26 +124,15 @@ def report(
             verdict = "SLOs hold" if holds else "SLO breached"
             err.print(f"  {name} at {load_scale:8.3f}x: {verdict}", highlight=False)
 
-        follow = point if progress else None
-        if progress and err.is_terminal:
-            total = sum(s.simulation.replications for s in scenarios)
-            names = ", ".join(s.name for s in scenarios)
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(f"simulating {names}", total=total)
-
-                def advance(done: int, _total: int) -> None:
-                    bar.update(task, completed=done)
-
-                fresh = compute(
-                    scenarios,
-                    sources_of(files),
-                    curve=curve,
-                    jobs=jobs,
-                    progress=advance,
-                    on_point=follow,
-                )
-        else:
-            fresh = compute(scenarios, sources_of(files), curve=curve, jobs=jobs, on_point=follow)
+        with replication_bar(scenarios, progress) as advance:
+            fresh = compute(
+                scenarios,
+                sources_of(files),
+                curve=curve,
+                jobs=jobs,
+                progress=advance,
+                on_point=point if progress else None,
+            )
         for key in ("results", "curves", "loadtests"):
             data[key] += fresh[key]
         data["sources"].update(fresh["sources"])

@@ -39,7 +39,8 @@ class Verdict:
         return asdict(self)
 
 
-def _fmt(name: str, x: float) -> str:
+def format_value(name: str, x: float) -> str:
+    """An objective's value as its verdict shows it (ms or s, percent, dollars)."""
     if name.startswith("latency"):
         return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.3f}s"
     if name == "availability":
@@ -54,7 +55,7 @@ def _fmt(name: str, x: float) -> str:
 def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
     name, target, value, ci = row["name"], row["target"], row["value"], row["ci95"]
     label = name if row["scope"] == "all" else f"{name} [{row['scope']}]"
-    limit = _fmt(name, target)
+    limit = format_value(name, target)
     if value is None:
         why = (
             f"{', '.join(saturated)} saturated" if saturated else (row.get("reason") or "no value")
@@ -69,7 +70,7 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
             INCONCLUSIVE,
             f"{label}: no estimate ({why}); target {limit}",
         )
-    shown = _fmt(name, value)
+    shown = format_value(name, value)
     if ci is None:
         return Verdict(
             scenario,
@@ -82,7 +83,7 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
             f"{label} = {shown} with no confidence interval "
             f"({row.get('no_interval') or 'one replication'}); target {limit}",
         )
-    interval = f"{shown} (95% CI {_fmt(name, ci[0])} to {_fmt(name, ci[1])})"
+    interval = f"{shown} (95% CI {format_value(name, ci[0])} to {format_value(name, ci[1])})"
     if row.get("at_least"):  # attainment: higher is better
         if ci[0] >= target:
             status, reason = PASS, f"{label} = {interval} reaches target {limit}"

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from capplan.loadtest.measure import no_interval_reason
+from capplan.results.stats import half_width
 from capplan.results.summary import slo_rows
 
 METRICS = (
@@ -28,12 +29,6 @@ def _pick(group: dict[str, Any], key: str, sub: str | None) -> tuple[Any, Any]:
     if sub is not None:
         return group[key][sub], group[key]["ci95"][sub]
     return group[key], group.get(f"{key}_ci95")
-
-
-def _half(ci: list[float] | None, value: float | None) -> float | None:
-    if ci is None or value is None:
-        return None
-    return max(ci[1] - value, value - ci[0])
 
 
 def _row(scope: str, label: str, pred: tuple[Any, Any], meas: tuple[Any, Any]) -> dict[str, Any]:
@@ -54,7 +49,7 @@ def _row(scope: str, label: str, pred: tuple[Any, Any], meas: tuple[Any, Any]) -
         return row
     row["difference"] = m - p
     row["relative"] = (m - p) / p if p else None
-    hp, hm = _half(p_ci, p), _half(m_ci, m)
+    hp, hm = half_width(p_ci, p), half_width(m_ci, m)
     if hp is not None and hm is not None:
         row["noise"] = math.hypot(hp, hm)
         row["flagged"] = abs(m - p) > row["noise"]

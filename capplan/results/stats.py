@@ -25,3 +25,10 @@ def mean_ci(
     var = math.fsum((v - m) ** 2 for v in values) / (n - 1)
     half = float(stdtrit(n - 1, 0.5 + level / 2)) * math.sqrt(var / n)
     return m, (m - half, m + half)
+
+
+def half_width(ci: Sequence[float] | None, value: float | None) -> float | None:
+    """The larger distance from ``value`` to an end of its interval; None without both."""
+    if ci is None or value is None:
+        return None
+    return max(ci[1] - value, value - ci[0])

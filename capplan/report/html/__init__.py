@@ -80,7 +80,7 @@ def compute(
                     follow = None
                     if on_point is not None:
                         follow = functools.partial(on_point, s.name)
-                    curves.append(load_curve(s, runner=runner, progress=follow))
+                    curves.append(load_curve(s, runner=runner, progress=follow, known=r))
     return payload(results, curves, None, sources)
 
 

@@ -17,6 +17,7 @@ import jinja2
 
 from capplan._version import __version__
 from capplan.gate import evaluate
+from capplan.gate.verdicts import format_value
 from capplan.headroom import describe
 from capplan.report.html import charts
 
@@ -55,15 +56,7 @@ def _script_json(value: Any) -> str:
 
 
 def _fmt(name: str, x: float | None) -> str:
-    if x is None:
-        return "—"
-    if name.startswith("latency"):
-        return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.3f} s"
-    if name in ("error_rate", "max_utilization", "availability") or name.startswith("attain"):
-        return f"{x * 100:.3f}%" if name == "availability" else f"{x * 100:.2f}%"
-    if "cost" in name:
-        return f"${x:,.0f}"
-    return f"{x:.4g}"
+    return "—" if x is None else format_value(name, x)
 
 
 def _verdicts(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
