@@ -29,13 +29,11 @@ from typing import Any
 
 from capplan.api import simulate
 from capplan.errors import SimulationError
+from capplan.kinds import kind_of
 from capplan.scenario.components import (
     Autoscaling,
-    CacheComponent,
-    DatabaseComponent,
     ServiceComponent,
 )
-from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.model import Scenario
 from capplan.sim.runner import Runner
 
@@ -44,16 +42,9 @@ HPA_MARGIN = 1.25
 """maxReplicas = sized replicas × this: headroom for bursts above the projected peak."""
 
 
-BANDWIDTHS_BPS = (1e9, 2.5e9, 5e9, 10e9, 25e9, 40e9, 50e9, 100e9, 200e9, 400e9)
-"""Link speeds as they are sold; sizing picks the next one that keeps the target."""
-
-
 def _services(s: Scenario) -> dict[str, ServiceComponent]:
-    return {
-        n: c
-        for n, c in s.components.items()
-        if isinstance(c, ServiceComponent) and c.type == "service"
-    }
+    """Components sized by their replicas: the Deployments."""
+    return {n: c for n, c in s.components.items() if kind_of(c).deployment}
 
 
 def _target(c: ServiceComponent) -> float:
@@ -88,16 +79,6 @@ def _infra_target(s: Scenario, name: str) -> float:
     return min(DEFAULT_TARGET, slo) if slo is not None else DEFAULT_TARGET
 
 
-def _round_up(x: float) -> float:
-    """Up to two significant digits: quotas are asked for in round numbers."""
-    step = 10 ** max(0, math.floor(math.log10(x)) - 1)
-    return float(math.ceil(x / step - 1e-9) * step)
-
-
-def _gbps(bps: float) -> str:
-    return f"{bps / 1e9:g} Gbps"
-
-
 def _infrastructure(
     s: Scenario, result: dict[str, Any], services: dict[str, ServiceComponent]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -115,45 +96,10 @@ def _infrastructure(
         )
         if load <= target:
             continue
-        factor = load / target
-        above = f"above the {target * 100:.0f}% target"
-        if isinstance(c, LinkComponent):
-            need = c.bandwidth * factor
-            bw = next((b for b in BANDWIDTHS_BPS if b >= need and b > c.bandwidth), None)
-            bw = bw or math.ceil(need / 100e9) * 100e9
-            new: Any = c.model_copy(update={"bandwidth": bw})
-            row = {"setting": "bandwidth", "today": _gbps(c.bandwidth), "sized": _gbps(bw)}
-            row["reason"] = f"{load * 100:.0f}% of the link, {above}: a faster link"
-        elif isinstance(c, LlmApiComponent):
-            rl = c.rate_limit
-            quota = rl.model_copy(
-                update={
-                    "requests_per_minute": _round_up(rl.requests_per_minute * factor),
-                    "tokens_per_minute": _round_up(rl.tokens_per_minute * factor),
-                }
-            )
-            new = c.model_copy(update={"rate_limit": quota})
-            row = {
-                "setting": "rate_limit",
-                "today": f"{rl.requests_per_minute:,.0f} rpm, {rl.tokens_per_minute:,.0f} tpm",
-                "sized": f"{quota.requests_per_minute:,.0f} rpm, {quota.tokens_per_minute:,.0f} tpm",
-                "reason": (
-                    f"calls ask for {load * 100:.0f}% of today's quota, {above}: "
-                    "a provider tier with at least these limits"
-                ),
-            }
-        elif isinstance(c, DatabaseComponent):
-            shards = math.ceil(c.shards * factor - 1e-9)
-            new = c.model_copy(update={"shards": shards})
-            row = {"setting": "shards", "today": str(c.shards), "sized": str(shards)}
-            row["reason"] = f"{load * 100:.0f}% busy, {above}: more shards, so resharding"
-        elif isinstance(c, CacheComponent):
-            replicas = math.ceil(c.replicas * factor - 1e-9)
-            new = c.model_copy(update={"replicas": replicas})
-            row = {"setting": "replicas", "today": str(c.replicas), "sized": str(replicas)}
-            row["reason"] = f"{load * 100:.0f}% busy, {above}: more cache nodes"
-        else:  # pragma: no cover - every component type is handled above
+        resize = kind_of(c).resize
+        if resize is None:  # capacity that is not ours: nothing to size
             continue
+        new, row = resize(c, load / target, load, f"above the {target * 100:.0f}% target")
         changes[name] = (new, {"component": name, "type": c.type, **row})
     return changes
 

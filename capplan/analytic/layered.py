@@ -9,7 +9,8 @@ background traffic; an LLM API admits min(offered, quota) and answers in its mea
 latency. Means only: no percentiles and no confidence intervals. It is an approximation
 and every output says so; the simulation is the reference.
 
-All component types are handled here, in one place, by their model class.
+The pooled treatment is the default here; a kind with its own (links, LLM APIs, delays)
+gives it as its ``analytic`` hook (:mod:`capplan.kinds`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from typing import Any
 
 from capplan.analytic.crosscheck import mgc_wait, queues_of
 from capplan.errors import SimulationError
-from capplan.scenario.components import CacheComponent, ServiceComponent
-from capplan.scenario.external import LinkComponent, LlmApiComponent
+from capplan.kinds import kind_of
+from capplan.scenario.external import LinkComponent
 from capplan.scenario.graph import waits_on
 from capplan.scenario.model import Scenario, Step
-
-CHUNK_S = 0.008  # background transfers, as in the simulation
 
 
 class _Model:
@@ -38,7 +37,10 @@ class _Model:
             self._walk(rtype.steps, rate * mix[rname])
         self.comps: dict[str, dict[str, Any]] = {}
         self.link_wait: dict[tuple[str, int], float] = {}
-        self.llm_response: dict[str, float] = {}
+        """Mean wait of a payload for a link's direction (set by the link kind)."""
+        self.answer: dict[str, float] = {}
+        """Mean response of components that answer in a time of their own, not a hold
+        (an LLM API)."""
 
     def _walk(self, steps: list[Step], rate: float) -> None:
         for step in steps:
@@ -54,65 +56,19 @@ class _Model:
                     if size:
                         self.payloads.setdefault((step.via, direction), []).append((r, size))
             self._walk(step.steps, r)
-            c = self.s.components[step.call]
-            miss = 1 - c.hit_ratio if isinstance(c, CacheComponent) else 0.0
-            self._walk(step.on_miss, r * miss)
+            self._walk(step.on_miss, r * self.miss(step))
+
+    def miss(self, step: Step) -> float:
+        """Share of the step's calls that miss (0 for kinds that do not)."""
+        assert step.call is not None
+        hits = kind_of(self.s.components[step.call]).hit_ratio
+        return 1 - hits(self.s, step.call, step)[0] if hits is not None else 0.0
 
     def visits(self, name: str) -> float:
         return sum(self.rate[id(s)] for s in {id(s): s for s in self.calls[name]}.values())
 
-    # -- per component type -------------------------------------------------------------
-
-    def link(self, name: str, c: LinkComponent) -> None:
-        worst = 0.0
-        for direction in (0, 1):
-            classes = [
-                (r, size * 8 / c.bandwidth) for r, size in self.payloads.get((name, direction), [])
-            ]
-            if c.background:
-                classes.append((c.background * self.s.load_scale / c.bandwidth / CHUNK_S, CHUNK_S))
-            rho = sum(r * t for r, t in classes)
-            second = sum(r * t * t for r, t in classes)
-            self.link_wait[(name, direction)] = second / (2 * (1 - rho)) if rho < 1 else math.inf
-            worst = max(worst, rho)
-        wait = max(self.link_wait[(name, 0)], self.link_wait[(name, 1)])
-        self.comps[name] = {"utilization": worst, "mean_wait_s": wait, "saturated": worst >= 1}
-
-    def llm(self, name: str, c: LlmApiComponent) -> None:
-        steps = [s for s in self.calls[name] if s.tokens is not None]
-        weights = [self.rate[id(s)] for s in steps]
-        total = sum(weights) or 1.0
-        tokens = (
-            sum(
-                w * (s.tokens.input.mean + s.tokens.output.mean)
-                for w, s in zip(weights, steps, strict=True)
-                if s.tokens
-            )
-            / total
-        )
-        out = (
-            sum(w * s.tokens.output.mean for w, s in zip(weights, steps, strict=True) if s.tokens)
-            / total
-        )
-        offered = self.visits(name) * (1 - c.cache_hit_ratio) * 60
-        rl = c.rate_limit
-        quota = (
-            min(rl.requests_per_minute, rl.tokens_per_minute / tokens)
-            if tokens
-            else rl.requests_per_minute
-        )
-        hit = c.cache_hit_ratio
-        self.llm_response[name] = hit * c.cache_latency.mean + (1 - hit) * (
-            c.latency.base.mean + c.latency.per_output_token.mean * out
-        )
-        self.comps[name] = {
-            "utilization": offered / quota,
-            "mean_wait_s": 0.0,
-            "saturated": False,
-            "refused_fraction": max(0.0, 1 - quota / offered) if offered else 0.0,
-        }
-
-    def pooled(self, name: str, c: ServiceComponent) -> None:
+    def pooled(self, name: str, c: Any) -> None:
+        """The default treatment: M/G/c, one queue per replica or one shared queue."""
         steps = list({id(s): s for s in self.calls[name]}.values())
         weights = [self.rate[id(s)] for s in steps]
         lam = sum(weights)
@@ -138,7 +94,6 @@ class _Model:
     def hold(self, step: Step) -> float:
         assert step.call is not None
         c = self.s.components[step.call]
-        assert isinstance(c, ServiceComponent)
         own = (step.service_time or c.service_time).mean
         return own + sum(s.probability * s.repeat * self.response(s) for s in step.steps)
 
@@ -149,13 +104,12 @@ class _Model:
                 share * sum(s.probability * s.repeat * self.response(s) for s in branch)
                 for share, branch in step.branches()
             )
-        c = self.s.components[step.call]
-        if isinstance(c, LlmApiComponent):
-            t = self.llm_response[step.call]
+        if step.call in self.answer:
+            t = self.answer[step.call]
         else:
             t = self.comps[step.call]["mean_wait_s"] + self.hold(step)
-        if isinstance(c, CacheComponent):
-            t += (1 - c.hit_ratio) * sum(
+        if step.on_miss:
+            t += self.miss(step) * sum(
                 s.probability * s.repeat * self.response(s) for s in step.on_miss
             )
         if step.via is not None:
@@ -184,12 +138,11 @@ def analyze(scenario: Scenario) -> dict[str, Any]:
     # callees first: a component waits on a strict subset of what its callers wait on
     for name in sorted(scenario.components, key=lambda n: len(graph[n])):
         c = scenario.components[name]
-        if isinstance(c, LinkComponent):
-            m.link(name, c)
-        elif isinstance(c, LlmApiComponent):
-            m.llm(name, c)
-        else:
+        treat = kind_of(c).analytic
+        if treat is None:
             m.pooled(name, c)
+        else:
+            treat(m, name, c)
     mix = scenario.mix()
     requests: dict[str, Any] = {}
     for rname, rtype in scenario.requests.items():

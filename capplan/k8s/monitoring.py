@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capplan.scenario.components import DatabaseComponent, ServiceComponent
+from capplan.kinds import kind_of
+from capplan.scenario.components import DatabaseComponent
 from capplan.scenario.model import Scenario
 
 BURN_RATES = (
@@ -211,8 +212,9 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
 
     out: dict[str, Any] = {}
     for name, c in scenario.components.items():
-        if not isinstance(c, ServiceComponent) or c.type == "service" or name in (exclude or ()):
-            continue
+        kind = kind_of(c)
+        if not kind.pooled or kind.deployment or name in (exclude or ()):
+            continue  # a Deployment, or not run in the cluster
         entry: dict[str, Any] = {"type": c.type, "replicas": c.replicas, "workers": c.workers}
         if isinstance(c, DatabaseComponent):
             entry.update(shards=c.shards, read_replicas=c.read_replicas)

@@ -45,6 +45,9 @@ def components_table(results: list[dict[str, Any]]) -> Table:
             if c is None:
                 cells.append(Text("-"))
                 continue
+            if "mean_delay_s" in c:  # a pure delay: nothing to be busy
+                cells.append(Text(f"delay {format_duration(c['mean_delay_s'])}", style="dim"))
+                continue
             cell = _bar(c["utilization"], name == hot, c["saturated"])
             if "cpu_utilization" in c:
                 cpu = c["cpu_utilization"]
@@ -99,6 +102,56 @@ def llm_table(results: list[dict[str, Any]]) -> Table | None:
                 for r in results
             ]
             table.add_row(f"{name} {label}", *cells)
+    return table
+
+
+def _bytes(x: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if x >= size:
+            return f"{x / size:.3g} {unit}"
+    return f"{x:.0f} B"
+
+
+def keyspace_table(results: list[dict[str, Any]]) -> Table | None:
+    names = _components_with(results, "keyspaces")
+    if not names:
+        return None
+    table = scenario_table(
+        "Cache key spaces",
+        results,
+        "",
+        caption=(
+            "at the run's mean lookup rate: hit ratio from the key space's TTL and size "
+            "(TTL: exact for Poisson lookups; size limit: Che's approximation, about a point); "
+            "memory: keys stored × value size, against max_size; evicted: removed for room"
+        ),
+    )
+
+    def memory(k: dict[str, Any]) -> str:
+        limit = k["max_size_bytes"]
+        return _bytes(k["memory_bytes"]) + (f" / {_bytes(limit)}" if limit else "")
+
+    rows: list[tuple[str, Any]] = [
+        ("lookups/s", lambda k: count(k["lookups_per_s"])),
+        ("hit ratio", lambda k: percent(k["hit_ratio"])),
+        ("memory", memory),
+        ("evicted/s", lambda k: count(k["evictions_per_s"])),
+    ]
+    spaces = list(
+        dict.fromkeys(
+            (n, ks)
+            for r in results
+            for n in names
+            for ks in r["components"].get(n, {}).get("keyspaces", {})
+        )
+    )
+    for name, ks in spaces:
+        for label, fmt in rows:
+            cells = []
+            for r in results:
+                k = r["components"].get(name, {}).get("keyspaces", {}).get(ks)
+                cells.append(Text(fmt(k)) if k is not None else Text("-"))
+            table.add_row(f"{name}.{ks} {label}", *cells)
     return table
 
 

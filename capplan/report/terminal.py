@@ -18,6 +18,7 @@ from capplan.report.resources import (
     components_table,
     cost_table,
     crosscheck_line,
+    keyspace_table,
     link_table,
     llm_table,
 )
@@ -153,7 +154,14 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
         parts.append(slos)
     parts += [summary_table(results), requests_table(results), components_table(results)]
     parts += [
-        t for t in (llm_table(results), link_table(results), cost_table(results)) if t is not None
+        t
+        for t in (
+            keyspace_table(results),
+            llm_table(results),
+            link_table(results),
+            cost_table(results),
+        )
+        if t is not None
     ]
     notes = []
     for r in results:

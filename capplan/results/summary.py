@@ -12,6 +12,7 @@ from typing import Any
 
 from capplan._version import __version__
 from capplan.analytic.crosscheck import crosscheck
+from capplan.kinds import kind_of
 from capplan.results.availability import availability_row, run_availability
 from capplan.results.bottlenecks import bottlenecks
 from capplan.results.control import summarize_control
@@ -283,6 +284,10 @@ def summarize(scenario: Scenario, records: list[ReplicationRecord]) -> dict[str,
     sim = scenario.simulation
     window = [r.window_s for r in records]
     components = _components(records, not scenario.workload.is_open)
+    for name, c in scenario.components.items():
+        more = kind_of(c).figures
+        if more is not None:
+            components[name].update(more(scenario, name))
     saturated = {n for n, c in components.items() if c["saturated"]}
     unfinished = sum(r.unfinished for r in records)
     requests: dict[str, Any] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 from capplan.errors import Problem
+from capplan.kinds import KINDS, kind_of
 from capplan.scenario.failures import ZONE_NAMES
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import format_clock, format_duration
@@ -79,7 +80,7 @@ def _check_autoscaling(s: Scenario) -> list[Problem]:
         if hpa is None:
             continue
         at = ("components", name, "autoscaling")
-        if c.type != "service":
+        if not kind_of(c).deployment:
             found.append(
                 s.problem(
                     at,
@@ -114,7 +115,7 @@ def _check_autoscaling(s: Scenario) -> list[Problem]:
     return found
 
 
-POOLED = ("service", "database", "cache")
+POOLED = tuple(k.type for k in KINDS.values() if k.pooled)
 """Component types made of pods that fail and restart."""
 
 

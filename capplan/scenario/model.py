@@ -228,6 +228,8 @@ class Step(Model):
     """Steps run while this step still holds its worker (one after another)."""
     on_miss: list[Step] = Field(default_factory=list)
     """Steps run when a cache lookup misses (cache components only)."""
+    keyspace: str | None = None
+    """The key space a cache lookup reads (caches with ``keyspaces``: required there)."""
     retry: StepRetry | None = None
     """Retry a failed call: attempts, backoff with jitter, on which causes."""
     timeout: PositiveDuration | None = None

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from capplan.kinds import KINDS, OPTIONAL_STEP_KEYS
 from capplan.scenario.model import PATH_PARAMETER
 
 Found = tuple[tuple[str | int, ...], str, object]
@@ -151,6 +152,19 @@ def _branches(step: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield j, branch
 
 
+_KEY_RULE = {
+    "on_miss": "only {kinds} components miss",
+    "keyspace": "keyspace applies to {kinds} components",
+    "op": "op applies to {kinds} components",
+    "tokens": "tokens apply to {kinds} components",
+}
+
+
+def _a(word: str) -> str:
+    """The word with its article, as it is said ('an llm_api': el-el-em)."""
+    return ("an " if word[:1] in "aeiou" or word.startswith("llm") else "a ") + word
+
+
 def _check_step(
     path: tuple[str | int, ...],
     step: dict[str, Any],
@@ -162,41 +176,53 @@ def _check_step(
     if isinstance(target, str) and target not in components:
         return [((*path, "call"), "calls an undefined component", target)]
     kind = kinds.get(target) if isinstance(target, str) else None
-    if kind == "link":
-        found.append(((*path, "call"), "a link is crossed with 'via', not called", target))
-    if step.get("on_miss") and kind not in (None, "cache"):
+    spec = KINDS.get(kind) if isinstance(kind, str) else None
+    if spec is not None and not spec.called:
+        found.append(((*path, "call"), f"{_a(kind)} is crossed with 'via', not called", target))
+    for key in OPTIONAL_STEP_KEYS:
+        given = step.get(key)
+        if spec is None or given is None or given == [] or key in spec.step_keys:
+            continue
+        owners = " and ".join(k.type for k in KINDS.values() if key in k.step_keys)
         found.append(
-            ((*path, "on_miss"), f"only cache components miss ({target} is a {kind})", kind)
+            ((*path, key), _KEY_RULE[key].format(kinds=owners) + f" ({target} is {_a(kind)})", None)
         )
-    if step.get("op") is not None and kind not in (None, "database"):
-        found.append(
-            (
-                (*path, "op"),
-                f"op applies to database components ({target} is a {kind})",
-                step.get("op"),
-            )
-        )
-    if kind == "llm_api":
-        if step.get("tokens") is None:
-            found.append(
-                ((*path, "tokens"), "a call to an llm_api needs tokens: {input, output}", None)
-            )
-        if step.get("steps"):
-            found.append(((*path, "steps"), "an llm_api call has no nested steps", None))
-    elif step.get("tokens") is not None and kind is not None:
-        found.append(
-            ((*path, "tokens"), f"tokens apply to llm_api components ({target} is a {kind})", None)
-        )
+    if spec is not None:
+        for key in sorted(spec.required_step_keys):
+            if step.get(key) is None:
+                what = ": {input, output}" if key == "tokens" else ""
+                found.append(((*path, key), f"a call to {_a(kind)} needs {key}{what}", None))
+        if step.get("steps") and not spec.nested:
+            found.append(((*path, "steps"), f"{_a(kind)} call has no nested steps", None))
     via = step.get("via")
     if via is not None and not isinstance(via, str):
         pass  # the field's own type check reports it
     elif via is not None:
+        crossed = KINDS.get(kinds.get(via) or "")
         if via not in components:
             found.append(((*path, "via"), "names an undefined component", via))
-        elif kinds.get(via) not in ("link", None):
-            found.append(((*path, "via"), f"must name a link ({via} is a {kinds.get(via)})", via))
+        elif crossed is not None and crossed.called:
+            found.append(((*path, "via"), f"must name a link ({via} is {_a(crossed.type)})", via))
     elif step.get("request_bytes") or step.get("response_bytes"):
         found.append((path, "payload sizes need 'via: <link>' to cross", None))
+    return found
+
+
+def _check_calls(
+    components: dict[str, Any], kinds: dict[str, Any], requests: dict[str, Any]
+) -> list[Found]:
+    """Each kind's own checks of the calls made to each of its components."""
+    calls: dict[str, list[tuple[tuple[str | int, ...], dict[str, Any]]]] = {}
+    for rname, rtype in requests.items():
+        if isinstance(rtype, dict):
+            for path, step in _steps(rtype.get("steps"), ("requests", rname, "steps")):
+                if isinstance(step.get("call"), str):
+                    calls.setdefault(step["call"], []).append((path, step))
+    found: list[Found] = []
+    for name, component in components.items():
+        spec = KINDS.get(kinds.get(name) or "")
+        if spec is not None and spec.check_calls is not None and isinstance(component, dict):
+            found += spec.check_calls(name, component, calls.get(name, []))
     return found
 
 
@@ -251,6 +277,7 @@ def check_references(data: dict[str, Any]) -> list[Found]:
             found.append(
                 (("costs", "network", "egress_links", i), "must name a link component", link)
             )
+    found += _check_calls(components, kinds, requests)
     found += _check_routes(requests)
     found += _check_names(data)
     found += _check_cycles(requests)

@@ -3,20 +3,29 @@
 Imports only ``capplan.scenario``, SimPy and numpy (a test holds it to that).
 """
 
-from capplan.sim import budget
-from capplan.sim.engine import run_replication
-from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
-from capplan.sim.runner import Progress, run_replications
-from capplan.sim.stations import STATION_TYPES, StationMeasure
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "STATION_TYPES",
-    "LatencySummary",
-    "Progress",
-    "ReplicationRecord",
-    "StationMeasure",
-    "TypeRecord",
-    "budget",
-    "run_replication",
-    "run_replications",
-]
+# Loaded on first use, so that a station module (imported while the scenario language
+# registers its component kinds) does not pull in the engine, which needs that language.
+_EXPORTS = {
+    "budget": ("capplan.sim.budget", None),
+    "run_replication": ("capplan.sim.engine", "run_replication"),
+    "LatencySummary": ("capplan.sim.records", "LatencySummary"),
+    "ReplicationRecord": ("capplan.sim.records", "ReplicationRecord"),
+    "TypeRecord": ("capplan.sim.records", "TypeRecord"),
+    "Progress": ("capplan.sim.runner", "Progress"),
+    "run_replications": ("capplan.sim.runner", "run_replications"),
+    "StationMeasure": ("capplan.sim.stations.base", "StationMeasure"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'capplan.sim' has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    value = import_module(module) if attr is None else getattr(import_module(module), attr)
+    globals()[name] = value
+    return value

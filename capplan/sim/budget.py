@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capplan.errors import SimulationError
-from capplan.scenario.components import CacheComponent
+from capplan.kinds import kind_of
 from capplan.scenario.external import LinkComponent
 from capplan.scenario.model import Scenario, Step
 from capplan.sim.stations.link import BACKGROUND_CHUNK_S
@@ -55,7 +55,8 @@ def _visits(steps: list[Step], scenario: Scenario) -> float:
         c = scenario.components[step.call]
         one = 1.0 + (2.0 if step.via is not None else 0.0) + _visits(step.steps, scenario)
         if step.on_miss:
-            miss = 1 - c.hit_ratio if isinstance(c, CacheComponent) else 1.0
+            hits = kind_of(c).hit_ratio
+            miss = 1 - hits(scenario, step.call, step)[0] if hits is not None else 1.0
             one += miss * _visits(step.on_miss, scenario)
         total += step.probability * step.repeat * one
     return total
@@ -76,6 +77,16 @@ def _mean_time(steps: list[Step], scenario: Scenario) -> float:
     return total
 
 
+def closed_rate(scenario: Scenario) -> float:
+    """Requests per second a closed workload offers at most: a user's cycle lasts at least
+    its think time plus the requests' service times."""
+    mix = scenario.mix()
+    cycle = scenario.workload.think_time.mean + sum(
+        mix[name] * _mean_time(rtype.steps, scenario) for name, rtype in scenario.requests.items()
+    )
+    return scenario.users / cycle if cycle > 0 else scenario.users * 1e3
+
+
 def estimate(scenario: Scenario) -> Estimate:
     """Expected requests and station visits of the whole run (all replications)."""
     sim = scenario.simulation
@@ -84,15 +95,7 @@ def estimate(scenario: Scenario) -> Estimate:
     per_request = sum(
         mix[name] * _visits(rtype.steps, scenario) for name, rtype in scenario.requests.items()
     )
-    if scenario.workload.is_open:
-        rate = scenario.arrival_rate
-    else:
-        # a user's cycle lasts at least its think time plus the requests' service times
-        cycle = scenario.workload.think_time.mean + sum(
-            mix[name] * _mean_time(rtype.steps, scenario)
-            for name, rtype in scenario.requests.items()
-        )
-        rate = scenario.users / cycle if cycle > 0 else scenario.users * 1e3
+    rate = scenario.arrival_rate if scenario.workload.is_open else closed_rate(scenario)
     # the run goes on after the window until measured requests finish, at most this long
     timeouts = [r.timeout for r in scenario.requests.values() if r.timeout is not None]
     drain = max(timeouts) if len(timeouts) == len(scenario.requests) else sim.duration

@@ -35,7 +35,7 @@ from capplan.sim.capacity import GONE, READY, Replica, ReplicaSet
 from capplan.sim.control.cluster import NODE_READY
 from capplan.sim.kernel import Kernel
 from capplan.sim.plan import CompiledStep, RequestPlan
-from capplan.sim.stations import Station
+from capplan.sim.stations.base import Station
 from capplan.sim.stations.link import BACKGROUND_CHUNK_S
 from capplan.sim.streams import Streams
 

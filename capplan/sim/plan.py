@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from capplan.kinds import kind_of
 from capplan.scenario.model import Scenario, Step
 from capplan.sim.kernel import Kernel
-from capplan.sim.stations import BuildContext, Station, build_station
+from capplan.sim.stations.base import BuildContext, Station
 from capplan.sim.steps import Breaker, Guard
 from capplan.sim.streams import Streams
 
@@ -85,7 +86,8 @@ class CompiledStep:
         self.route: Callable[[], Any] = _no_route
         self.group: Any = None
         """The group every visit goes to, when that never changes (else ``route`` picks)."""
-        self.hit: Callable[[], float] | None = None
+        self.hit: Callable[[], bool] | None = None
+        """Set on steps that call a cache: draws whether this lookup hits."""
         self.extra: Any = None
 
 
@@ -120,9 +122,7 @@ def guarded(step: Step) -> bool:
     )
 
 
-def _guard(
-    kernel: Kernel, step: Step, name: str, streams: Streams, inner: Guard | None
-) -> Guard:
+def _guard(kernel: Kernel, step: Step, name: str, streams: Streams, inner: Guard | None) -> Guard:
     retry = step.retry
     return Guard(
         kernel,
@@ -160,7 +160,9 @@ def _compile_steps(
         coin = streams.uniform(f"{name}.probability") if step.probability < 1 else None
         if step.call is None:
             out.append(
-                _compile_choice(step, here, name, coin, scenario, stations, streams, touched, kernel)
+                _compile_choice(
+                    step, here, name, coin, scenario, stations, streams, touched, kernel
+                )
             )
             continue
         via = stations[step.via] if step.via is not None else None
@@ -242,8 +244,9 @@ def _compile_choice(
 def compile_scenario(
     scenario: Scenario, kernel: Kernel, streams: Streams
 ) -> tuple[dict[str, Station], list[RequestPlan]]:
+    context = BuildContext(kernel, streams, scenario.load_scale, scenario)
     stations = {
-        name: build_station(name, component, BuildContext(kernel, streams, scenario.load_scale))
+        name: kind_of(component).station(name, component, context)
         for name, component in scenario.components.items()
     }
     for index, station in enumerate(stations.values()):

@@ -14,7 +14,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from capplan.scenario.components import ServiceComponent
+from capplan.kinds import kind_of
 from capplan.scenario.model import Scenario
 from capplan.sim.control.cluster import Cluster
 from capplan.sim.control.hpa import Hpa
@@ -84,8 +84,8 @@ class ControlPlane:
         pods: list[Pod] = []
         for name, c in scenario.components.items():
             sets = getattr(stations[name], "shards", None)
-            if not isinstance(c, ServiceComponent) or sets is None:
-                continue  # an external API or a link: no pods
+            if not kind_of(c).pooled or sets is None:
+                continue  # an external API, a link, a delay: no pods
             requests = c.resources.requests if c.resources is not None else None
             cpu = (requests.cpu if requests else None) or 0.0
             memory = (requests.memory if requests else None) or 0.0
@@ -98,7 +98,7 @@ class ControlPlane:
             for shard in sets:
                 for rs in (shard.primaries, shard.readers):
                     dep = Deployment(
-                        name, kernel, rs, cpu, memory, startup, self.cluster, c.type == "service"
+                        name, kernel, rs, cpu, memory, startup, self.cluster, kind_of(c).deployment
                     )
                     mine = [Pod(dep, cpu, memory, 0.0) for r in rs.replicas]
                     dep.adopt(mine)

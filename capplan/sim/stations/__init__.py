@@ -1,23 +1,5 @@
-"""Component types as stations, registered by ``type`` (see ``base`` for the contract)."""
+"""The running form of each component kind (see ``base`` for the station contract).
 
-from capplan.sim.stations import cache, database, link, llm, service
-from capplan.sim.stations.base import (
-    STATION_TYPES,
-    BuildContext,
-    Station,
-    StationMeasure,
-    build_station,
-)
-
-__all__ = [
-    "STATION_TYPES",
-    "BuildContext",
-    "Station",
-    "StationMeasure",
-    "build_station",
-    "cache",
-    "database",
-    "link",
-    "llm",
-    "service",
-]
+The kinds themselves, and which station each runs as, are registered in
+:mod:`capplan.kinds`.
+"""

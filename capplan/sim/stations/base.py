@@ -1,8 +1,8 @@
 """The station contract and the registry of component types.
 
-A station is the running form of one component in one replication. Each component type
-registers a builder under its ``type`` name; the engine looks the builder up and never
-branches on the type. A station fills exactly these hooks:
+A station is the running form of one component in one replication. Each component kind
+(:mod:`capplan.kinds`) names the builder of its station; the engine looks the kind up and
+never branches on the type. A station fills exactly these hooks:
 
 - ``visit(step, req)``: a generator (see :mod:`capplan.sim.kernel`: it yields delays, or
   None to park) that serves one step of request ``req``. It runs nested steps with
@@ -37,7 +37,7 @@ from capplan.sim.meter import MeterSnapshot
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:
-    from capplan.scenario.model import Step
+    from capplan.scenario.model import Scenario, Step
     from capplan.sim.plan import CompiledStep
 
 
@@ -168,24 +168,10 @@ class BuildContext:
     streams: Streams
     load_scale: float
     """The scenario's load scale, for load a station generates itself (link background)."""
+    scenario: Scenario
+    """The whole scenario, for what depends on more than the component (a cache's hit
+    ratio follows the lookup rate the requests send it)."""
 
 
 Builder = Callable[[str, Any, BuildContext], Station]
-
-STATION_TYPES: dict[str, Builder] = {}
-
-
-def station_type(name: str) -> Callable[[Builder], Builder]:
-    """Register the builder of the component type ``name``."""
-
-    def register(builder: Builder) -> Builder:
-        if name in STATION_TYPES:
-            raise ValueError(f"component type {name!r} registered twice")
-        STATION_TYPES[name] = builder
-        return builder
-
-    return register
-
-
-def build_station(name: str, component: Any, ctx: BuildContext) -> Station:
-    return STATION_TYPES[component.type](name, component, ctx)
+"""Builds the station of one component: (name, component, context)."""

@@ -27,7 +27,6 @@ from capplan.sim.stations.base import (
     BuildContext,
     Request,
     StationMeasure,
-    station_type,
 )
 from capplan.sim.streams import Streams
 
@@ -213,6 +212,5 @@ class LinkStation:
         )
 
 
-@station_type("link")
 def build(name: str, component: Any, ctx: BuildContext) -> LinkStation:
     return LinkStation(name, component, ctx)

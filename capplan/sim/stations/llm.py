@@ -29,7 +29,7 @@ from capplan.sim.capacity import (
 )
 from capplan.sim.kernel import Kernel
 from capplan.sim.meter import Meter, MeterSnapshot
-from capplan.sim.stations.base import BuildContext, Request, StationMeasure, station_type
+from capplan.sim.stations.base import BuildContext, Request, StationMeasure
 from capplan.sim.steps import Guard
 from capplan.sim.streams import Streams
 
@@ -295,6 +295,5 @@ class LlmStation:
         )
 
 
-@station_type("llm_api")
 def build(name: str, component: Any, ctx: BuildContext) -> LlmStation:
     return LlmStation(name, component, ctx.kernel, ctx.streams)

@@ -86,8 +86,9 @@ def _fixed(group: Group) -> Callable[[], Group]:
 class PooledStation:
     """A component served by replicas with workers; see the module docstring.
 
-    ``hit_ratio`` is set for caches: a miss runs the step's ``on_miss`` after the worker
-    is released."""
+    ``hit_ratio`` is set for caches: given a step, the share of its lookups that hit (at
+    the mean load, and as a function of simulated time or None); a miss runs the step's
+    ``on_miss`` after the worker is released."""
 
     __slots__ = (
         "component",
@@ -95,7 +96,6 @@ class PooledStation:
         "cpu_request",
         "hit_ratio",
         "index",
-        "is_cache",
         "kernel",
         "memory_limit",
         "memory_request",
@@ -113,7 +113,7 @@ class PooledStation:
         kernel: Kernel,
         streams: Streams,
         shards: list[tuple[int, int]],
-        hit_ratio: float | None = None,
+        hit_ratio: Callable[[Step], tuple[float, Callable[[float], float] | None]] | None = None,
     ):
         self.name = name
         self.index = -1  # set by compile_scenario
@@ -123,8 +123,7 @@ class PooledStation:
         self.track = False
         """Whether requests in service are tracked per replica (for failures to interrupt)."""
         self.shards = [Shard(kernel, self.meter, component, p, r) for p, r in shards]
-        self.is_cache = hit_ratio is not None
-        self.hit_ratio = 1.0 if hit_ratio is None else hit_ratio
+        self.hit_ratio = hit_ratio
         res = component.resources
         self.cpu_request = (res.requests.cpu if res and res.requests else None) or None
         self.cpu_limit = (res.limits.cpu if res and res.limits else None) or self.cpu_request
@@ -168,8 +167,14 @@ class PooledStation:
                 compiled.group = routes[0]()  # always the same group: no call per visit
         else:
             compiled.route = lambda: routes[pick()]()
-        if self.is_cache:
-            compiled.hit = streams.uniform(f"{key}.hit")
+        if self.hit_ratio is not None:
+            ratio, curve = self.hit_ratio(step)
+            draw = streams.uniform(f"{key}.hit")
+            if curve is None:
+                compiled.hit = lambda: draw() < ratio
+            else:
+                now = self.kernel
+                compiled.hit = lambda: draw() < curve(now.now)
 
     def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
         group: Group = step.group or step.route()
@@ -254,7 +259,7 @@ class PooledStation:
             meter.busy -= 1
             meter.start_sum -= start
         hit = step.hit  # set on steps that call a cache
-        if cause is None and hit is not None and step.on_miss and hit() >= self.hit_ratio:
+        if cause is None and hit is not None and step.on_miss and not hit():
             cause = yield from req.run(step.on_miss)
         return cause
 
