@@ -6,8 +6,9 @@ The prediction uses the Allen-Cunneen approximation, M/M/c's wait scaled by
 (1 + cs²)/2 with cs² the holding time's squared coefficient of variation, exact for
 M/M/c and a good approximation for M/G/c. It *applies* where one FIFO queue feeds the
 workers (a single pool, or ``shared_queue``), the workload is open (Poisson arrivals),
-there is no queue limit and the component is not saturated; elsewhere (per-replica queues behind
-round robin, bounded queues) it is shown but not used to flag.
+there is no queue limit, the CPU is not shared (``cpu_model: fixed``) and the component
+is not saturated; elsewhere (per-replica queues behind round robin, bounded queues, a
+contended CPU) it is shown but not used to flag.
 
 Only exact results flag a disagreement, so that a flag points at the simulation and never
 at the formula: utilization against the utilization law (an identity), and the mean wait
@@ -88,6 +89,8 @@ def _pooled(
         and (queues == 1 or component.load_balancing == "shared_queue")
         and getattr(component, "read_replicas", 0) == 0
         and component.queue_limit is None
+        # a shared CPU makes the service rate depend on how many are in service
+        and getattr(component, "cpu_model", "fixed") == "fixed"
         and not c["saturated"]
         and util < 0.95
     )

@@ -35,6 +35,12 @@ class ServiceComponent(Model):
     queue for all workers, the M/M/c idealization."""
     service_time: Distribution = Field(default_factory=lambda: Constant(value=0.0))
     """Time a worker spends on one request, excluding nested steps. Default 0s."""
+    cpu_model: Literal["fixed", "contended"] = "fixed"
+    """``fixed`` (default): service times are as given, and CPU demand past the limits is
+    only reported. ``contended``: a replica's CPU limit is shared by processor sharing
+    among its requests in service (each using ``cpu_per_request`` / mean service time
+    cores, or one core), so service times stretch when their demand exceeds the limit, as
+    a CFS quota throttles a pod; needs ``resources.limits.cpu``."""
     cpu_per_request: CpuTime | None = None
     """CPU time one request consumes here, for CPU utilization against ``resources.requests.cpu``."""
     resources: Resources | None = None

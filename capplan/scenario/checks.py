@@ -205,4 +205,29 @@ def _check_failures(s: Scenario) -> list[Problem]:
 
 def check(s: Scenario) -> list[Problem]:
     """Every cross-field problem of ``s``."""
-    return _check_window(s) + _check_profile(s) + _check_autoscaling(s) + _check_failures(s)
+    return (
+        _check_window(s)
+        + _check_profile(s)
+        + _check_autoscaling(s)
+        + _check_failures(s)
+        + _check_cpu_model(s)
+    )
+
+
+def _check_cpu_model(s: Scenario) -> list[Problem]:
+    """A contended CPU is shared up to the replica's CPU limit: there must be one."""
+    found = []
+    for name, c in s.components.items():
+        if getattr(c, "cpu_model", "fixed") != "contended":
+            continue
+        res = c.resources
+        if res is None or res.limits is None or not res.limits.cpu:
+            found.append(
+                s.problem(
+                    ("components", name, "cpu_model"),
+                    "a contended CPU is shared up to the replica's CPU limit: give "
+                    "resources.limits.cpu",
+                    "contended",
+                )
+            )
+    return found

@@ -94,6 +94,11 @@ class Kernel:
         else:
             task.seq = 0
 
+    def reschedule(self, task: Task, when: float) -> None:
+        """Move a waiting task's wake-up to ``when`` (its earlier one is forgotten): a
+        request whose service slows or speeds up as others come and go."""
+        self._push(when, task, None)
+
     def cancel(self, task: Task) -> None:
         """Forget the task's pending wake-up; it stays parked until woken again."""
         task.seq = 0

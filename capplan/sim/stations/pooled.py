@@ -25,6 +25,7 @@ from capplan.sim.capacity import (
     lose,
     release,
 )
+from capplan.sim.cpu import SharedCpu
 from capplan.sim.kernel import Kernel
 from capplan.sim.meter import Meter, MeterSnapshot
 from capplan.sim.stations.base import Request, StationMeasure, meter_measure
@@ -92,8 +93,10 @@ class PooledStation:
 
     __slots__ = (
         "component",
+        "cpu_demand",
         "cpu_limit",
         "cpu_request",
+        "cpus",
         "hit_ratio",
         "index",
         "kernel",
@@ -131,6 +134,14 @@ class PooledStation:
         self.memory_limit = (
             res.limits.memory if res and res.limits else None
         ) or self.memory_request
+        self.cpus: dict[Replica, SharedCpu] | None = (
+            {} if getattr(component, "cpu_model", "fixed") == "contended" else None
+        )
+        """Each replica's shared CPU, when the CPU limit is contended (else None)."""
+        mean = component.service_time.mean
+        cpr = component.cpu_per_request
+        self.cpu_demand = cpr / mean if cpr and mean > 0 else 1.0
+        """Cores a request uses while in its own service (one, without cpu_per_request)."""
         self.shard = (
             streams.choice(f"components.{name}.shard", [1.0] * len(shards))
             if len(shards) > 1
@@ -224,8 +235,19 @@ class PooledStation:
         start = kernel.now
         hold = step.service()
         cause = None
-        req.lag = hold  # waited out before the request next touches anything shared
+        cpus = self.cpus
+        if cpus is None:
+            req.lag = hold  # waited out before the request next touches anything shared
         try:
+            if cpus is not None:  # the service is CPU work, shared with the others in service
+                cpu = cpus.get(replica)
+                if cpu is None:
+                    assert self.cpu_limit is not None
+                    cpu = cpus[replica] = SharedCpu(kernel, self.cpu_limit, self.cpu_demand)
+                try:
+                    yield from cpu.serve(task, hold)
+                finally:
+                    hold = kernel.now - start  # stretched by contention
             req.spent[self.index] += start - arrived + hold
             if step.steps:
                 cause = yield from req.run(step.steps)
@@ -289,8 +311,8 @@ class PooledStation:
             demand = w.arrivals * self.component.cpu_per_request  # CPU-seconds wanted
             extra["cpu_utilization"] = w.cpu_s / (pod_s * request) if pod_s else 0.0
             constraints["cpu"] = extra["cpu_utilization"]
-            # CPU is not simulated as a contended resource; a demand beyond the limits
-            # means the given service times could not hold, so it counts as saturation
+            # a demand beyond the limits means the given service times could not hold
+            # (fixed CPU) or that the shared CPU cannot keep up (contended): saturation
             extra["cpu_demand_vs_limit"] = demand / (pod_s * limit) if pod_s else 0.0
         memory = self.component.memory
         if memory is not None and self.memory_request and self.memory_limit and capacity_s:
