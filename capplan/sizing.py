@@ -29,7 +29,7 @@ from typing import Any
 
 from capplan.api import simulate
 from capplan.errors import SimulationError
-from capplan.kinds import kind_of
+from capplan.kinds import as_deployment, kind_of
 from capplan.scenario.components import (
     Autoscaling,
     ServiceComponent,
@@ -44,7 +44,7 @@ HPA_MARGIN = 1.25
 
 def _services(s: Scenario) -> dict[str, ServiceComponent]:
     """Components sized by their replicas: the Deployments."""
-    return {n: c for n, c in s.components.items() if kind_of(c).deployment}
+    return {n: d for n, c in s.components.items() if (d := as_deployment(c)) is not None}
 
 
 def _target(c: ServiceComponent) -> float:

@@ -30,6 +30,14 @@ def test_every_kind_is_registered_once_and_documented() -> None:
         assert kind.model.__name__ in text, name
 
 
+def test_the_type_checkers_union_lists_every_kind() -> None:
+    """components.py spells the union out for the type checker; it must name every kind."""
+    text = (ROOT / "capplan" / "scenario" / "components.py").read_text()
+    checked = text[text.index("if TYPE_CHECKING:") : text.index("else:")]
+    for kind in KINDS.values():
+        assert kind.model.__name__ in checked, kind.type
+
+
 def delayed(rate: str, delay: Any, then: Any | None = None, **sim: Any) -> Any:
     steps: list[dict[str, Any]] = [{"call": "cdn"}]
     components: dict[str, Any] = {"cdn": {"type": "delay", "service_time": delay}}

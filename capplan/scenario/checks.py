@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from capplan.errors import Problem
-from capplan.kinds import KINDS, kind_of
+from capplan.kinds import KINDS, as_deployment, as_pooled
 from capplan.scenario.failures import ZONE_NAMES
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import format_clock, format_duration
@@ -80,7 +80,8 @@ def _check_autoscaling(s: Scenario) -> list[Problem]:
         if hpa is None:
             continue
         at = ("components", name, "autoscaling")
-        if not kind_of(c).deployment:
+        svc = as_deployment(c)
+        if svc is None:
             found.append(
                 s.problem(
                     at,
@@ -89,6 +90,7 @@ def _check_autoscaling(s: Scenario) -> list[Problem]:
                 )
             )
             continue
+        c = svc
         res = c.resources
         if hpa.cpu_target is not None and (
             c.cpu_per_request is None or res is None or res.requests is None or not res.requests.cpu
@@ -218,9 +220,10 @@ def _check_cpu_model(s: Scenario) -> list[Problem]:
     """A contended CPU is shared up to the replica's CPU limit: there must be one."""
     found = []
     for name, c in s.components.items():
-        if getattr(c, "cpu_model", "fixed") != "contended":
+        pool = as_pooled(c)
+        if pool is None or pool.cpu_model != "contended":
             continue
-        res = c.resources
+        res = pool.resources
         if res is None or res.limits is None or not res.limits.cpu:
             found.append(
                 s.problem(

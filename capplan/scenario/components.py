@@ -4,7 +4,7 @@ type")."""
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field
 
@@ -14,9 +14,21 @@ from capplan.kinds.database import DatabaseComponent
 from capplan.kinds.delay import DelayComponent
 from capplan.kinds.service import ServiceComponent
 from capplan.scenario.autoscaling import Autoscaling
+from capplan.scenario.external import LinkComponent, LlmApiComponent
 from capplan.scenario.resources import ResourceAmounts, Resources
 
-Component = Annotated[Union[MODELS], Field(discriminator="type")]  # noqa: UP007
+if TYPE_CHECKING:  # the registry's union, spelt out for the type checker
+    Component = Annotated[
+        ServiceComponent
+        | DatabaseComponent
+        | CacheComponent
+        | LlmApiComponent
+        | LinkComponent
+        | DelayComponent,
+        Field(discriminator="type"),
+    ]
+else:
+    Component = Annotated[Union[MODELS], Field(discriminator="type")]  # noqa: UP007
 """Any component; the ``type`` key selects the model."""
 
 __all__ = [

@@ -178,22 +178,28 @@ def _check_step(
     kind = kinds.get(target) if isinstance(target, str) else None
     spec = KINDS.get(kind) if isinstance(kind, str) else None
     if spec is not None and not spec.called:
-        found.append(((*path, "call"), f"{_a(kind)} is crossed with 'via', not called", target))
+        found.append(
+            ((*path, "call"), f"{_a(spec.type)} is crossed with 'via', not called", target)
+        )
     for key in OPTIONAL_STEP_KEYS:
         given = step.get(key)
         if spec is None or given is None or given == [] or key in spec.step_keys:
             continue
         owners = " and ".join(k.type for k in KINDS.values() if key in k.step_keys)
         found.append(
-            ((*path, key), _KEY_RULE[key].format(kinds=owners) + f" ({target} is {_a(kind)})", None)
+            (
+                (*path, key),
+                _KEY_RULE[key].format(kinds=owners) + f" ({target} is {_a(spec.type)})",
+                None,
+            )
         )
     if spec is not None:
         for key in sorted(spec.required_step_keys):
             if step.get(key) is None:
                 what = ": {input, output}" if key == "tokens" else ""
-                found.append(((*path, key), f"a call to {_a(kind)} needs {key}{what}", None))
+                found.append(((*path, key), f"a call to {_a(spec.type)} needs {key}{what}", None))
         if step.get("steps") and not spec.nested:
-            found.append(((*path, "steps"), f"{_a(kind)} call has no nested steps", None))
+            found.append(((*path, "steps"), f"{_a(spec.type)} call has no nested steps", None))
     via = step.get("via")
     if via is not None and not isinstance(via, str):
         pass  # the field's own type check reports it

@@ -14,7 +14,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from capplan.kinds import kind_of
+from capplan.kinds import as_pooled, kind_of
 from capplan.scenario.model import Scenario
 from capplan.sim.control.cluster import Cluster
 from capplan.sim.control.hpa import Hpa
@@ -82,9 +82,10 @@ class ControlPlane:
         self.deployments: dict[str, list[Deployment]] = {}
         self.hpas: dict[str, Hpa] = {}
         pods: list[Pod] = []
-        for name, c in scenario.components.items():
+        for name, component in scenario.components.items():
             sets = getattr(stations[name], "shards", None)
-            if not kind_of(c).pooled or sets is None:
+            c = as_pooled(component)
+            if c is None or sets is None:
                 continue  # an external API, a link, a delay: no pods
             requests = c.resources.requests if c.resources is not None else None
             cpu = (requests.cpu if requests else None) or 0.0
