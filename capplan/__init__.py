@@ -14,6 +14,7 @@ from capplan.errors import CapplanError, ScenarioError
 
 if TYPE_CHECKING:
     from capplan.api import simulate, with_overrides
+    from capplan.calibrate import calibrate
     from capplan.results.frame import result_frame
     from capplan.scenario import Scenario, load_scenario
 
@@ -22,6 +23,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "calibrate",
     "load_scenario",
     "result_frame",
     "simulate",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "calibrate": "capplan.calibrate",
     "simulate": "capplan.api",
     "with_overrides": "capplan.api",
     "Scenario": "capplan.scenario",

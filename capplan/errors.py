@@ -56,3 +56,7 @@ class SimulationError(CapplanError):
 
 class OutputError(CapplanError):
     """A result could not be written where it was asked to go."""
+
+
+class CalibrationError(CapplanError):
+    """Measurements that cannot be read, or cannot support the estimate asked of them."""

@@ -45,6 +45,7 @@ ALL = [
     "render-manifests",
     "emulate",
     "loadtest",
+    "calibrate",
     "validate",
     "schema",
 ]
