@@ -129,11 +129,13 @@ def headroom(
     jobs: int | None = None,
     progress: Callable[[float, bool], None] | None = None,
     max_visits: float | None = None,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
-    SLO and resource that break first. Scales are absolute (today = 1)."""
-    search = _Search(scenario, jobs, progress, max_visits)
-    with search.runner:
+    SLO and resource that break first. Scales are absolute (today = 1). ``runner``: where
+    the candidates run (default: local processes for this search)."""
+    search = _Search(scenario, jobs, progress, max_visits, runner=runner)
+    with contextlib.nullcontext() if runner is not None else search.runner:
         return _headroom(search, scenario, tolerance, max_scale)
 
 

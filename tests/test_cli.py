@@ -46,6 +46,7 @@ ALL = [
     "emulate",
     "loadtest",
     "calibrate",
+    "sweep",
     "validate",
     "schema",
 ]

@@ -92,6 +92,17 @@ Jobs = Annotated[
         show_default=False,
     ),
 ]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        envvar="CAPPLAN_DASK",
+        metavar="ADDRESS",
+        help="Run the simulations on this Dask scheduler (tcp://host:8786) instead of local "
+        "processes; same results. Needs pip install 'capplan[dask]'.",
+        show_default=False,
+    ),
+]
 JsonPath = Annotated[
     Path | None,
     typer.Option("--json", metavar="PATH", help="Also write JSON to this path ('-': stdout)."),
@@ -156,17 +167,22 @@ def _load_all(
 
 
 def _simulate_all(
-    scenarios: list[Scenario], jobs: int | None, progress: bool, max_visits: float | None = None
+    scenarios: list[Scenario],
+    jobs: int | None,
+    progress: bool,
+    max_visits: float | None = None,
+    dask: str | None = None,
 ) -> list[dict[str, Any]]:
     from capplan.api import simulate_all
+    from capplan.cluster import runner_for
     from capplan.sim import budget
 
     for s in scenarios:  # every run's size is known before the first starts
         est = budget.check(s, max_visits)
         if est.cpu_s > 60:
             err.print(f"{s.name}: {est.describe()}", highlight=False, markup=False)
-    with replication_bar(scenarios, progress) as advance:
-        return simulate_all(scenarios, jobs=jobs, progress=advance, max_visits=max_visits)
+    with runner_for(jobs, dask) as runner, replication_bar(scenarios, progress) as advance:
+        return simulate_all(scenarios, progress=advance, max_visits=max_visits, runner=runner)
 
 
 @contextlib.contextmanager
@@ -197,6 +213,7 @@ def simulate(
     replications: Replications = None,
     json_path: JsonPath = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
     analytic: Annotated[
@@ -260,7 +277,7 @@ def simulate(
             write_results(json_path, approximations)
         Console().print(render_analytic(approximations))
         return
-    results = _simulate_all(scenarios, jobs, progress, max_visits)
+    results = _simulate_all(scenarios, jobs, progress, max_visits, dask)
     if json_path is not None:
         write_results(json_path, results)
     if timeline is not None:
@@ -361,9 +378,7 @@ def gate(
     from capplan.gate import evaluate
 
     check_html(html)
-    results = _simulate_all(
-        _load_all(files, scale, seed, replications), jobs, progress, max_visits
-    )
+    results = _simulate_all(_load_all(files, scale, seed, replications), jobs, progress, max_visits)
     verdicts = evaluate(results)
     if html is not None:
         from capplan.cli.report import write_results_html

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from capplan.cli.app import (
+    Dask,
     Jobs,
     JsonPath,
     MaxVisits,
@@ -38,6 +39,7 @@ def headroom(
     seed: Seed = None,
     replications: Replications = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     max_visits: MaxVisits = None,
 ) -> None:
     """Find the largest load scale at which every SLO still holds, with a 95% interval
@@ -56,14 +58,17 @@ def headroom(
     def show(scale: float, holds: bool) -> None:
         err.print(f"  {scale:8.3f}x: {'SLOs hold' if holds else 'SLO breached'}", highlight=False)
 
-    result = search(
-        scenario,
-        tolerance=tolerance,
-        max_scale=max_scale,
-        jobs=jobs,
-        progress=show,
-        max_visits=max_visits,
-    )
+    from capplan.cluster import runner_for
+
+    with runner_for(jobs, dask) as runner:
+        result = search(
+            scenario,
+            tolerance=tolerance,
+            max_scale=max_scale,
+            progress=show,
+            max_visits=max_visits,
+            runner=runner,
+        )
     if json_path is not None:
         write_json(json_path, result)
     typer.echo(describe(result))

@@ -182,6 +182,16 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
     return scenario
 
 
+def load_data(path: str | Path) -> tuple[dict[str, Any], Origins, str]:
+    """A scenario file read and merged with what it extends, not yet validated: (data,
+    where each value came from, the name to show), for tools that change values by their
+    YAML path (``capplan sweep``) and then validate with :func:`validate_data`."""
+    shown = str(path)
+    file = Path(path).resolve()
+    data, origins = _load_raw(file, shown, (file,))
+    return data, origins, shown
+
+
 def load_scenario(path: str | Path, load_scale: float | None = None) -> Scenario:
     """Read, merge and validate a scenario file.
 

@@ -1,0 +1,162 @@
+"""Scale-out: the same simulations on a Dask cluster (a LocalCluster of two worker
+processes on 127.0.0.1, started here) give byte-identical results to local processes;
+sweeps over a grid and a Latin hypercube; bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from capplan.api import simulate
+from capplan.cluster import runner_for
+from capplan.files import to_json
+from capplan.headroom import headroom
+from capplan.scenario import load_scenario
+from capplan.sweep import parse_vary, points
+from capplan_helpers import cli
+
+SCENARIO = """\
+capplan: 1
+name: mm2
+simulation: {duration: 200s, warmup: 20s, replications: 4, seed: 3}
+workload: {arrival_rate: 12/s}
+slos: {latency_p95: 400ms, error_rate: 1%}
+requests:
+  r:
+    timeout: 5s
+    steps: [{call: app}]
+components:
+  app:
+    type: service
+    workers: 2
+    load_balancing: shared_queue
+    service_time: {distribution: exponential, mean: 100ms}
+"""
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mm2.yaml"
+    path.write_text(SCENARIO)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dask_address() -> Iterator[str]:
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def test_dask_gives_byte_identical_simulate_headroom_and_sweep(
+    dask_address: str, scenario_file: Path, tmp_path: Path
+) -> None:
+    s = load_scenario(scenario_file)
+    with runner_for(2) as local:
+        expected = to_json(simulate(s, runner=local))
+        expected_h = to_json(headroom(s, tolerance=0.05, runner=local))
+    with runner_for(dask=dask_address) as remote:
+        assert to_json(simulate(s, runner=remote)) == expected
+        assert to_json(headroom(s, tolerance=0.05, runner=remote)) == expected_h
+    args = ["sweep", str(scenario_file), "--vary", "load_scale=0.5..1.5:3", "--vary",
+            "components.app.workers=2,3"]  # fmt: skip
+    code, _, err = cli(*args, "--json", str(tmp_path / "local.json"), "--jobs", "2")
+    assert code == 0, err
+    code, _, err = cli(*args, "--json", str(tmp_path / "dask.json"), "--dask", dask_address)
+    assert code == 0, err
+    assert (tmp_path / "dask.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(scenario_file: Path) -> None:
+    pytest.importorskip("distributed")
+    start = time.monotonic()
+    code, _, err = cli("simulate", str(scenario_file), "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and "Traceback" not in err, err
+    assert "no Dask scheduler answered" in err and "tcp://127.0.0.1:9" in err
+    assert time.monotonic() - start < 30
+
+
+def test_a_sweep_sets_each_value_and_validates_each_point(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    """Six points of a grid: each result carries its load and its workers; more load
+    never lowers utilization, and more workers never raise it (a property of the
+    queue, checked on every pair of neighbours)."""
+    out = tmp_path / "sweep.csv"
+    code, stdout, err = cli(
+        "sweep", str(scenario_file), "--vary", "load_scale=0.5..1.5:3",
+        "--vary", "components.app.workers=2,3", "--out", str(out),
+        "--json", str(tmp_path / "s.json"), "--jobs", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads((tmp_path / "s.json").read_text())
+    pts, results = doc["points"], doc["results"]
+    assert [p["components.app.workers"] for p in pts] == [2, 3, 2, 3, 2, 3]
+    assert [r["components"]["app"]["capacity"] for r in results] == [2, 3, 2, 3, 2, 3]
+    assert [r["load_scale"] for r in results] == [0.5, 0.5, 1.0, 1.0, 1.5, 1.5]
+    util = {(p["load_scale"], p["components.app.workers"]): r["components"]["app"]["utilization"]
+            for p, r in zip(pts, results, strict=True)}  # fmt: skip
+    for w in (2, 3):
+        assert util[(0.5, w)] < util[(1.0, w)] < util[(1.5, w)]
+    for scale in (0.5, 1.0, 1.5):
+        assert util[(scale, 3)] < util[(scale, 2)]
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert set(table["point"]) == set(range(1, 7))
+    assert "components.app.workers" in table.columns
+    assert "latency_p95" in stdout  # the per-SLO summary
+
+
+def test_latin_hypercube_points_cover_each_range_once_per_stratum() -> None:
+    """20 samples of two ranges: each range's twenty equal strata hold one sample each
+    (1.0..3.0 is a real range; 1..3 would give whole numbers, as for replicas)."""
+    varies = [parse_vary("load_scale=1.0..3.0"), parse_vary("components.a.service_time=10ms..30ms")]
+    pts = points(varies, samples=20, seed=4)
+    for name, lo, hi in (("load_scale", 1.0, 3.0), ("components.a.service_time", 10.0, 30.0)):
+        xs = [float(str(p[name]).removesuffix("ms")) for p in pts]
+        strata = sorted(int((x - lo) / (hi - lo) * 20) for x in xs)
+        assert strata == list(range(20)), name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--vary", "components.ap.workers=1,2"], "no 'ap' under components; did you mean 'app'?"),
+        (["--vary", "load_scale=5..1:3"], "low (5) is above high"),
+        (["--vary", "load_scale=1..2000:2000"], "more than --max-points 1,000"),
+        (["--vary", "load_scale"], "write path=low..high:points"),
+        (["--vary", "components.app.workers=0,1"], "point 1 (components.app.workers=0)"),
+    ],
+)
+def test_bad_sweeps_exit_2(scenario_file: Path, args: list[str], message: str) -> None:
+    before = scenario_file.read_text()
+    code, _, err = cli("sweep", str(scenario_file), *args)
+    assert code == 2 and "Traceback" not in err, err
+    assert message in err, err
+    assert scenario_file.read_text() == before
+
+
+def test_a_sweep_past_max_points_runs_with_yes(scenario_file: Path, tmp_path: Path) -> None:
+    data = yaml.safe_load(SCENARIO)
+    data["simulation"] = {"duration": "20s", "warmup": "2s", "replications": 2, "seed": 1}
+    scenario_file.write_text(yaml.safe_dump(data))
+    code, _, err = cli(
+        "sweep", str(scenario_file), "--vary", "load_scale=0.1..0.2:3", "--max-points", "2", "--yes",
+        "--jobs", "1",
+    )  # fmt: skip
+    assert code == 0, err
