@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from capplan.api import simulate
+from capplan.api import simulate, simulate_all
 from capplan.errors import SimulationError
 from capplan.scenario.model import Scenario
 from capplan.sim.runner import Runner
@@ -52,10 +52,13 @@ class _Search:
         progress: Callable[[float, bool], None] | None,
         max_visits: float | None = None,
         runner: Runner | None = None,
+        batch: int = 1,
     ):
         self.scenario = scenario
         self.runner = runner if runner is not None else Runner(jobs)
         self.max_visits = max_visits
+        self.batch = batch
+        """Scales a bisection step evaluates at once (1: plain bisection)."""
         self.progress = progress
         self.results: dict[float, dict[str, Any]] = {}
 
@@ -71,6 +74,22 @@ class _Search:
             if self.progress:
                 self.progress(scale, _holds(result))
         return self.results[scale]
+
+    def at_many(self, scales: list[float]) -> None:
+        """Simulate every scale not yet known in one batch on the runner, so that their
+        replications run side by side."""
+        todo = sorted({float(f"{s:.6g}") for s in scales} - set(self.results))
+        if not todo:
+            return
+        batch = [self.scenario.model_copy(update={"load_scale": s}) for s in todo]
+        for scale, result in zip(
+            todo,
+            simulate_all(batch, max_visits=self.max_visits, runner=self.runner),
+            strict=True,
+        ):
+            self.results[scale] = result
+            if self.progress:
+                self.progress(scale, _holds(result))
 
     def threshold(
         self,
@@ -93,8 +112,22 @@ class _Search:
             if hi > max_scale:
                 return math.inf, math.inf
         while hi / lo - 1 > tolerance:
-            mid = math.sqrt(lo * hi)
-            lo, hi = (mid, hi) if check(self.at(mid)) else (lo, mid)
+            if self.batch <= 1:
+                mid = math.sqrt(lo * hi)
+                lo, hi = (mid, hi) if check(self.at(mid)) else (lo, mid)
+                continue
+            # k-section: k scales evenly spaced (in ratio) inside the bracket, at once
+            k = self.batch
+            inside = [lo * (hi / lo) ** (i / (k + 1)) for i in range(1, k + 1)]
+            self.at_many(inside)
+            new_lo, new_hi = lo, hi
+            for s in inside:
+                if check(self.at(s)):
+                    new_lo = s
+                else:
+                    new_hi = s
+                    break
+            lo, hi = new_lo, new_hi
         return lo, hi
 
 
@@ -130,11 +163,14 @@ def headroom(
     progress: Callable[[float, bool], None] | None = None,
     max_visits: float | None = None,
     runner: Runner | None = None,
+    batch: int = 1,
 ) -> dict[str, Any]:
     """The largest ``load_scale`` at which every SLO holds, with a 95% interval and the
     SLO and resource that break first. Scales are absolute (today = 1). ``runner``: where
-    the candidates run (default: local processes for this search)."""
-    search = _Search(scenario, jobs, progress, max_visits, runner=runner)
+    the candidates run (default: local processes for this search). ``batch``: scales
+    each narrowing step evaluates at once (more finish sooner on several workers; the
+    answer moves within the tolerance; it does not depend on the workers)."""
+    search = _Search(scenario, jobs, progress, max_visits, runner=runner, batch=batch)
     with contextlib.nullcontext() if runner is not None else search.runner:
         return _headroom(search, scenario, tolerance, max_scale)
 

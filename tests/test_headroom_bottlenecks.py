@@ -32,6 +32,31 @@ def test_headroom_of_mm1_matches_the_analytic_threshold():
     assert "meets SLOs up to 1.4" in describe(h) or "meets SLOs up to 1.5" in describe(h)
 
 
+def test_batched_headroom_matches_the_threshold_whatever_the_workers():
+    """The same M/M/1 searched three scales at a time: the threshold is still 1.5x within
+    the tolerance, and 1 or 2 worker processes give the same answer (the batch, not the
+    workers, decides which scales are simulated)."""
+    from capplan.sim.runner import Runner
+
+    s = scenario(
+        {
+            "simulation": {"duration": "20000s", "warmup": "500s", "replications": 4, "seed": 3},
+            "workload": {"arrival_rate": "0.5/s"},
+            "slos": {"latency_mean": "4s"},
+            "requests": {"r": {"steps": [{"call": "q"}]}},
+            "components": {"q": {"type": "service", "service_time": exp("1s")}},
+        }
+    )
+    with Runner(1) as one:
+        a = headroom(s, tolerance=0.02, batch=3, runner=one)
+    with Runner(2) as two:
+        b = headroom(s, tolerance=0.02, batch=3, runner=two)
+    assert a == b
+    assert a["max_load_scale"] == pytest.approx(1.5, rel=0.04)
+    scales = [e["load_scale"] for e in a["evaluations"]]
+    assert len(scales) > 4  # three per narrowing step
+
+
 def test_agents_waiting_on_an_llm_are_called_out_with_their_cpu():
     """The issue's example: agent workers full because every task waits seconds on the LLM
     while using little CPU. CPU-based autoscaling would never add agents."""

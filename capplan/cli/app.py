@@ -103,6 +103,14 @@ Dask = Annotated[
         show_default=False,
     ),
 ]
+Samples = Annotated[
+    int,
+    typer.Option(
+        min=3,
+        metavar="N",
+        help="Samples over the inputs given as ranges (between: [low, high] in the file).",
+    ),
+]
 JsonPath = Annotated[
     Path | None,
     typer.Option("--json", metavar="PATH", help="Also write JSON to this path ('-': stdout)."),
@@ -172,17 +180,36 @@ def _simulate_all(
     progress: bool,
     max_visits: float | None = None,
     dask: str | None = None,
+    samples: int = 32,
 ) -> list[dict[str, Any]]:
+    """Every scenario's result; one with uncertain inputs (ranges) also simulated at
+    ``samples`` points over them (see capplan.uncertainty)."""
     from capplan.api import simulate_all
     from capplan.cluster import runner_for
     from capplan.sim import budget
+    from capplan.uncertainty import simulate_uncertain
 
     for s in scenarios:  # every run's size is known before the first starts
         est = budget.check(s, max_visits)
         if est.cpu_s > 60:
             err.print(f"{s.name}: {est.describe()}", highlight=False, markup=False)
-    with runner_for(jobs, dask) as runner, replication_bar(scenarios, progress) as advance:
-        return simulate_all(scenarios, progress=advance, max_visits=max_visits, runner=runner)
+    plain = [s for s in scenarios if not s._uncertain]
+    with runner_for(jobs, dask) as runner:
+        with replication_bar(plain, progress) as advance:
+            done = iter(simulate_all(plain, progress=advance, max_visits=max_visits, runner=runner))
+        out = []
+        for s in scenarios:
+            if not s._uncertain:
+                out.append(next(done))
+                continue
+            err.print(
+                f"{s.name}: {len(s._uncertain)} uncertain input(s): simulating the central "
+                f"inputs and {samples} samples over the ranges",
+                highlight=False,
+                markup=False,
+            )
+            out.append(simulate_uncertain(s, samples=samples, runner=runner, max_visits=max_visits))
+        return out
 
 
 @contextlib.contextmanager
@@ -214,6 +241,7 @@ def simulate(
     json_path: JsonPath = None,
     jobs: Jobs = None,
     dask: Dask = None,
+    samples: Samples = 32,
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
     analytic: Annotated[
@@ -277,7 +305,7 @@ def simulate(
             write_results(json_path, approximations)
         Console().print(render_analytic(approximations))
         return
-    results = _simulate_all(scenarios, jobs, progress, max_visits, dask)
+    results = _simulate_all(scenarios, jobs, progress, max_visits, dask, samples)
     if json_path is not None:
         write_results(json_path, results)
     if timeline is not None:
@@ -361,6 +389,15 @@ def gate(
     jobs: Jobs = None,
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
+    confidence: Annotated[
+        str | None,
+        typer.Option(
+            metavar="P",
+            help="For scenarios with uncertain inputs: pass an SLO only when it holds in at "
+            "least this share of the samples ('90%').",
+        ),
+    ] = None,
+    samples: Samples = 32,
 ) -> None:
     """CI gate: simulate and judge every SLO on its 95% confidence interval. An SLO passes
     only if its whole interval is within target, fails if the whole interval is beyond it,
@@ -378,8 +415,18 @@ def gate(
     from capplan.gate import evaluate
 
     check_html(html)
-    results = _simulate_all(_load_all(files, scale, seed, replications), jobs, progress, max_visits)
-    verdicts = evaluate(results)
+    share = None
+    if confidence is not None:
+        from capplan.scenario.units import parse_fraction
+
+        try:
+            share = parse_fraction(confidence)
+        except ValueError as exc:
+            raise CapplanError(f"--confidence {confidence}: {exc}") from None
+    results = _simulate_all(
+        _load_all(files, scale, seed, replications), jobs, progress, max_visits, samples=samples
+    )
+    verdicts = evaluate(results, share)
     if html is not None:
         from capplan.cli.report import write_results_html
 

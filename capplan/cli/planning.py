@@ -40,6 +40,16 @@ def headroom(
     replications: Replications = None,
     jobs: Jobs = None,
     dask: Dask = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            metavar="K",
+            help="Load scales each narrowing step simulates at once: with several workers "
+            "(or --dask) 3 or more finish sooner; the answer moves within --tolerance.",
+        ),
+    ] = 1,
     max_visits: MaxVisits = None,
 ) -> None:
     """Find the largest load scale at which every SLO still holds, with a 95% interval
@@ -68,6 +78,7 @@ def headroom(
             progress=show,
             max_visits=max_visits,
             runner=runner,
+            batch=batch,
         )
     if json_path is not None:
         write_json(json_path, result)

@@ -11,7 +11,7 @@ The exit code is 1 if anything failed, else 3 if anything is inconclusive, else 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
@@ -100,11 +100,30 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
     return Verdict(scenario, name, row["scope"], target, value, ci, status, reason)
 
 
-def evaluate(results: list[dict[str, Any]]) -> list[Verdict]:
-    """Every SLO of every scenario, judged on its confidence interval."""
-    return [
-        judge(r["scenario"], row, r["saturated_components"]) for r in results for row in r["slos"]
-    ]
+def evaluate(results: list[dict[str, Any]], confidence: float | None = None) -> list[Verdict]:
+    """Every SLO of every scenario, judged on its confidence interval; with
+    ``confidence``, a scenario with uncertain inputs passes an SLO only when it held in at
+    least that share of the samples over them."""
+    out = []
+    for r in results:
+        for row in r["slos"]:
+            v = judge(r["scenario"], row, r["saturated_components"])
+            if confidence is not None and r.get("uncertainty"):
+                v = _by_probability(v, r["uncertainty"], confidence)
+            out.append(v)
+    return out
+
+
+def _by_probability(v: Verdict, u: dict[str, Any], confidence: float) -> Verdict:
+    p = u["slo_probability"].get(f"{v.slo} [{v.scope}]")
+    if p is None:
+        return v
+    holds = p >= confidence
+    reason = (
+        f"{v.slo} [{v.scope}] holds in {p:.0%} of {u['samples']} samples over the uncertain "
+        f"inputs; {confidence:.0%} asked"
+    )
+    return replace(v, status=PASS if holds else FAIL, reason=reason)
 
 
 def exit_code(verdicts: list[Verdict]) -> int:

@@ -144,6 +144,46 @@ def _over_time(r: dict[str, Any]) -> bool:
     return not tl["stationary"] or any(a["required"] is not None for a in tl["attainment"])
 
 
+def uncertainty_table(r: dict[str, Any]) -> Table:
+    """A result's spread across its uncertain inputs beside the simulation's interval."""
+    u = r["uncertainty"]
+    table = Table(
+        title=f"{r['scenario']}: across the uncertain inputs ({u['samples']} samples)",
+        caption="central: the inputs at their ranges' middles, ± the simulation's 95% CI; "
+        "p5-p95: the spread over the samples; follows: the input with the strongest rank "
+        "correlation",
+    )
+    for col in ("output", "central", "p5", "p50", "p95", "follows"):
+        table.add_column(col)
+
+    def fmt(x: float | None, key: str) -> str:
+        if x is None:
+            return "saturated"
+        return (
+            f"{x * 100:.3g}%"
+            if key == "error_rate"
+            else (f"{x:.4g}/s" if key == "throughput_rps" else f"{x * 1000:.4g}ms")
+        )
+
+    for key, q in u["outputs"].items():
+        stat = key.removeprefix("latency_")
+        if key.startswith("latency_"):
+            value, ci = r["latency_s"][stat], (r["latency_s"]["ci95"] or {}).get(stat)
+        else:
+            value, ci = r[key], r.get(f"{key}_ci95")
+        central = fmt(value, key)
+        if ci and value is not None and key.startswith("latency_"):
+            central += f" ±{(ci[1] - ci[0]) / 2 * 1000:.4g}ms"
+        top = u["sensitivity"].get(key) or []
+        follows = f"{top[0]['input']} ({top[0]['rank_correlation']:+.2f})" if top else "-"
+        table.add_row(
+            key, central, fmt(q["p5"], key), fmt(q["p50"], key), fmt(q["p95"], key), follows
+        )
+    for name, p in u["slo_probability"].items():
+        table.add_row(f"P({name} holds)", "", "", f"{p:.0%}", "", "")
+    return table
+
+
 def render(results: list[dict[str, Any]]) -> RenderableType:
     """The whole report for one or several scenarios, side by side. A run whose load or
     capacity changes leads with its timeline and SLO attainment: a single percentile over
@@ -153,6 +193,7 @@ def render(results: list[dict[str, Any]]) -> RenderableType:
     if slos is not None:
         parts.append(slos)
     parts += [summary_table(results), requests_table(results), components_table(results)]
+    parts += [uncertainty_table(r) for r in results if r.get("uncertainty")]
     parts += [
         t
         for t in (

@@ -144,9 +144,20 @@ def _lookup(origins: Origins, path: YamlPath, fallback: str) -> tuple[str, int |
 
 
 def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenario:
-    """Validate merged scenario data; raise :class:`ScenarioError` listing every problem."""
+    """Validate merged scenario data; raise :class:`ScenarioError` listing every problem.
+    Values given as ranges (``{between: [low, high]}``) are read at their middles, and
+    the ranges kept on the scenario for :mod:`capplan.uncertainty`."""
+    from capplan import uncertainty
+
     problems: list[Problem] = []
     scenario: Scenario | None = None
+    raw = data
+    inputs, bad = uncertainty.parse(data)
+    for path, message, value in bad:
+        file, line = _lookup(origins, path, shown)
+        problems.append(Problem(file, format_path(path), message, line, value, value is not None))
+    if inputs:
+        data = uncertainty.with_values(data, inputs, [0.5] * len(inputs))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -173,6 +184,9 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
     if scenario is not None:
         scenario._origins = origins
         scenario._file = shown
+        if inputs:
+            scenario._uncertain = inputs
+            scenario._raw = raw
         problems += checks.check(scenario)
     if problems:
         unique = list({str(p): p for p in problems}.values())

@@ -341,6 +341,11 @@ class Scenario(Model):
 
     _origins: dict[tuple[str | int, ...], tuple[str, int]] = PrivateAttr(default_factory=dict)
     _file: str = PrivateAttr(default="<scenario>")
+    _uncertain: list[Any] = PrivateAttr(default_factory=list)
+    """Inputs given as ranges (``{between: [low, high]}``; see :mod:`capplan.uncertainty`);
+    the scenario holds their middles."""
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    """The data with its ranges, for drawing samples from them."""
 
     @model_validator(mode="before")
     @classmethod
