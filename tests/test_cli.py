@@ -225,7 +225,7 @@ def test_ctrl_c_ends_a_simulation_at_once(tmp_path):
         # as from a terminal: a test runner started in the background passes SIGINT ignored
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(4)  # the replications are running
+    time.sleep(8)  # the replications are running (start-up takes seconds on a busy machine)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
