@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 MAX_POINTS = 1000
 """Most points a sweep runs without being told to (``--yes``)."""
 
-_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*[A-Za-z%]?)\s*$")
+# a number with its unit as written ("40ms", "2.5", "3/s"); also read by capplan.uncertainty
+NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*[A-Za-z%]?)\s*$")
 
 
 class SweepError(CapplanError):
@@ -88,7 +89,7 @@ def parse_vary(spec: str) -> Vary:
     if ".." in values:
         span, _, count = values.partition(":")
         lo_text, _, hi_text = span.partition("..")
-        lo, hi = _NUMBER.match(lo_text), _NUMBER.match(hi_text)
+        lo, hi = NUMBER.match(lo_text), NUMBER.match(hi_text)
         if lo is None or hi is None:
             raise SweepError(f"--vary {spec!r}: a range is two numbers, low..high")
         if lo.group(2) != hi.group(2):

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from capplan.sweep import NUMBER
+
 if TYPE_CHECKING:
     from capplan.scenario.model import Scenario
     from capplan.sim.runner import Runner
 
 DEFAULT_SAMPLES = 32
-_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*[A-Za-z%]?)\s*$")
 OUTPUTS = (
     ("latency_mean", lambda r: r["latency_s"]["mean"]),
     ("latency_p95", lambda r: r["latency_s"]["p95"]),
@@ -62,7 +62,7 @@ def _parse(value: Any) -> tuple[float, str] | None:
         return None
     if isinstance(value, int | float):
         return float(value), ""
-    m = _NUMBER.match(str(value))
+    m = NUMBER.match(str(value))
     return (float(m.group(1)), m.group(2)) if m else None
 
 

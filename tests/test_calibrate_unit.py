@@ -330,3 +330,15 @@ def test_a_day_of_access_logs_gives_the_daily_total_and_profile(tmp_path: Path) 
         assert t == pytest.approx(h * 3600 + 1800)
         assert m == pytest.approx(shape[h] / mean, rel=1e-3)
     assert "2 days of request counts" in out.read_text()
+
+
+def test_calibrate_refuses_an_overlay_that_is_not_yaml(tmp_path: Path) -> None:
+    scenario = tmp_path / "one.yaml"
+    scenario.write_text(BAD_SCENARIO)
+    out = tmp_path / "out.json"
+    out.write_text("mine")
+    code, _, err = cli(
+        "calibrate", str(scenario), "--from", str(tmp_path / "x.csv"), "--out", str(out)
+    )
+    assert code == 2 and "Traceback" not in err and "name it .yaml" in err, err
+    assert out.read_text() == "mine"

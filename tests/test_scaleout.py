@@ -160,3 +160,11 @@ def test_a_sweep_past_max_points_runs_with_yes(scenario_file: Path, tmp_path: Pa
         "--jobs", "1",
     )  # fmt: skip
     assert code == 0, err
+
+
+def test_a_sweep_table_must_be_csv_or_parquet(scenario_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep.xlsx"
+    out.write_text("mine")
+    code, _, err = cli("sweep", str(scenario_file), "--vary", "load_scale=0.5,1", "--out", str(out))
+    assert code == 2 and "Traceback" not in err and ".csv or .parquet" in err, err
+    assert out.read_text() == "mine"

@@ -91,3 +91,11 @@ def test_a_bad_range_names_file_line_and_key(tmp_path: Path, value: str, message
     assert code == 2 and "Traceback" not in err, err
     line = next(ln for ln in err.splitlines() if message in ln)
     assert line.startswith(f"{path}:") and "components.q.service_time.mean.between" in line
+
+
+@pytest.mark.parametrize("value", ["150%", "often"])
+def test_a_bad_confidence_exits_2(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "mm1.yaml"
+    path.write_text(MM1)
+    code, _, err = cli("gate", str(path), "--confidence", value, "--no-progress")
+    assert code == 2 and "Traceback" not in err and "--confidence" in err, err

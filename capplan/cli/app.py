@@ -423,6 +423,8 @@ def gate(
             share = parse_fraction(confidence)
         except ValueError as exc:
             raise CapplanError(f"--confidence {confidence}: {exc}") from None
+        if not 0 < share <= 1:
+            raise CapplanError(f"--confidence {confidence}: a share between 0 and 100%")
     results = _simulate_all(
         _load_all(files, scale, seed, replications), jobs, progress, max_visits, samples=samples
     )

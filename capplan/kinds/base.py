@@ -8,6 +8,7 @@ below. Nothing else in capplan branches on a component's ``type``: it asks the k
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -81,3 +82,19 @@ class Kind:
     def type(self) -> str:
         """The YAML ``type`` that selects this kind."""
         return str(get_args(self.model.model_fields["type"].annotation)[0])
+
+
+def grow_count(
+    setting: str, remedy: str
+) -> Callable[[Any, float, float, str], tuple[Any, dict[str, str]]]:
+    """A ``resize`` hook that raises a whole-number ``setting`` (replicas, shards) by the
+    factor its load is over target, rounding up; ``remedy`` ends the report's reason."""
+
+    def resize(c: Any, factor: float, load: float, above: str) -> tuple[Any, dict[str, str]]:
+        before = getattr(c, setting)
+        after = math.ceil(before * factor - 1e-9)
+        row = {"setting": setting, "today": str(before), "sized": str(after)}
+        row["reason"] = f"{load * 100:.0f}% busy, {above}: {remedy}"
+        return c.model_copy(update={setting: after}), row
+
+    return resize

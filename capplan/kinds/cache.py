@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from capplan.analytic.caches import CacheFigures, figures, popularity
-from capplan.kinds.base import Kind
+from capplan.kinds.base import Kind, grow_count
 from capplan.kinds.service import ServiceComponent
 from capplan.scenario.types import Bytes, Fraction, Model, PositiveDuration, PositiveInt
 from capplan.sim.stations.base import BuildContext
@@ -316,15 +316,6 @@ def build(name: str, component: Any, ctx: BuildContext) -> PooledStation:
     )
 
 
-def resize(
-    c: CacheComponent, factor: float, load: float, above: str
-) -> tuple[CacheComponent, dict[str, str]]:
-    replicas = math.ceil(c.replicas * factor - 1e-9)
-    row = {"setting": "replicas", "today": str(c.replicas), "sized": str(replicas)}
-    row["reason"] = f"{load * 100:.0f}% busy, {above}: more cache nodes"
-    return c.model_copy(update={"replicas": replicas}), row
-
-
 KIND = Kind(
     CacheComponent,
     build,
@@ -333,5 +324,5 @@ KIND = Kind(
     hit_ratio=hit_ratio,
     check_calls=check_calls,
     figures=result_figures,
-    resize=resize,
+    resize=grow_count("replicas", "more cache nodes"),
 )

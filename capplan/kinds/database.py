@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from capplan.kinds.base import Kind
+from capplan.kinds.base import Kind, grow_count
 from capplan.kinds.service import ServiceComponent
 from capplan.scenario.types import SmallCount
 from capplan.sim.stations.base import BuildContext
@@ -44,13 +43,10 @@ def build(name: str, component: Any, ctx: BuildContext) -> PooledStation:
     return PooledStation(name, component, ctx.kernel, ctx.streams, shards)
 
 
-def resize(
-    c: DatabaseComponent, factor: float, load: float, above: str
-) -> tuple[DatabaseComponent, dict[str, str]]:
-    shards = math.ceil(c.shards * factor - 1e-9)
-    row = {"setting": "shards", "today": str(c.shards), "sized": str(shards)}
-    row["reason"] = f"{load * 100:.0f}% busy, {above}: more shards, so resharding"
-    return c.model_copy(update={"shards": shards}), row
-
-
-KIND = Kind(DatabaseComponent, build, pooled=True, step_keys=frozenset({"op"}), resize=resize)
+KIND = Kind(
+    DatabaseComponent,
+    build,
+    pooled=True,
+    step_keys=frozenset({"op"}),
+    resize=grow_count("shards", "more shards, so resharding"),
+)
