@@ -228,14 +228,24 @@ def size_over_time(
     max_rounds: int = 6,
     progress: Callable[[int, dict[str, int]], None] | None = None,
     max_visits: float | None = None,
+    batch: int = 1,
 ) -> dict[str, Any]:
-    from capplan.sizing import _size
+    from capplan.searches import drive, one
+    from capplan.sizing import size_search
 
     scaled = autoscaled(s)
     ms = multipliers(s)
     hi, lo = max(ms), min(ms)
-    peak = _size(_steady(s, hi), None, runner, 12, None, max_visits)
-    trough = _size(_steady(s, lo), None, runner, 12, None, max_visits)
+    # the steady peak and trough, and today's settings over the run, are independent
+    peak, trough, today = drive(
+        [
+            size_search(_steady(s, hi), batch=batch),
+            size_search(_steady(s, lo), batch=batch),
+            one(s),
+        ],
+        runner,
+        max_visits=max_visits,
+    )
     need_hi = {r["component"]: r["replicas"] for r in peak["components"]}
     need_lo = {r["component"]: r["replicas"] for r in trough["components"]}
     original = s
@@ -249,7 +259,6 @@ def size_over_time(
         }
     )
     infra = list(peak["infrastructure"])
-    today = simulate(original, max_visits=max_visits, runner=runner)
     hpas: dict[str, Autoscaling] = {}
     replicas: dict[str, int] = {}
     reasons: dict[str, list[str]] = {n: [] for n in scaled}

@@ -20,12 +20,13 @@ the service holding most of the slowest requests' time gets one more pod.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-from capplan.api import simulate
 from capplan.errors import SimulationError
 from capplan.scenario.failures import Failures, NodeLoss, ZoneOutage
 from capplan.scenario.model import Scenario
+from capplan.searches import Ahead, Search, drive
 from capplan.sim.runner import Runner
 
 SURVIVABLE = ("zone_outage", "node_loss")
@@ -93,10 +94,13 @@ def survive(
     failure: str,
     runner: Runner,
     max_visits: float | None,
+    batch: int = 1,
 ) -> dict[str, Any]:
     """Replicas per service that keep the SLOs through ``failure``, confirmed by
-    simulation (see the module docstring)."""
-    from capplan.sizing import held, with_replicas
+    simulation (see the module docstring). With ``batch`` K, a round that adds to a
+    service also simulates its next K - 1 additions (:mod:`capplan.searches`); the answer
+    does not depend on K."""
+    from capplan.sizing import held
 
     if failure not in SURVIVABLE:
         raise SimulationError(f"--survive {failure}: can size for {', '.join(SURVIVABLE)}")
@@ -123,10 +127,32 @@ def survive(
         def confirm(candidate: Scenario) -> Scenario:
             return without_a_node(candidate)
 
+    (found,) = drive(
+        [_search(s, replicas, step, failure, confirm, batch)], runner, max_visits=max_visits
+    )
+    return found
+
+
+def _search(
+    s: Scenario,
+    replicas: dict[str, int],
+    step: int,
+    failure: str,
+    confirm: Callable[[Scenario], Scenario],
+    batch: int,
+) -> Search[dict[str, Any]]:
+    from capplan.sizing import with_replicas
+
+    zones = s.kubernetes.zones
+    ahead = Ahead(lambda reps: confirm(with_replicas(s, reps)), batch)
     unmet = None
     result: dict[str, Any] = {}
+    culprit: str | None = None
     for _ in range(ROUNDS):
-        result = simulate(confirm(with_replicas(s, replicas)), max_visits=max_visits, runner=runner)
+        guesses = []
+        if culprit is not None:
+            guesses = [{**replicas, culprit: replicas[culprit] + k * step} for k in range(1, batch)]
+        result = yield from ahead.get(dict(replicas), guesses)
         missed = [r for r in result["slos"] if not r["passed"]]
         if not missed:
             unmet = None

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ from capplan.cluster import runner_for
 from capplan.files import to_json
 from capplan.headroom import headroom
 from capplan.scenario import load_scenario
+from capplan.sizing import size
 from capplan.sweep import parse_vary, points
 from capplan_helpers import cli
 
@@ -62,6 +64,11 @@ def dask_address() -> Iterator[str]:
         cluster.close()
 
 
+def _sizing(result: dict[str, Any]) -> dict[str, Any]:
+    """A sizing's JSON form, as `size --json` writes it."""
+    return {k: v for k, v in result.items() if k not in ("result", "sized", "survive_result")}
+
+
 def test_dask_gives_byte_identical_simulate_headroom_and_sweep(
     dask_address: str, scenario_file: Path, tmp_path: Path
 ) -> None:
@@ -69,9 +76,11 @@ def test_dask_gives_byte_identical_simulate_headroom_and_sweep(
     with runner_for(2) as local:
         expected = to_json(simulate(s, runner=local))
         expected_h = to_json(headroom(s, tolerance=0.05, runner=local))
+        expected_s = to_json(_sizing(size(s, runner=local)))
     with runner_for(dask=dask_address) as remote:
         assert to_json(simulate(s, runner=remote)) == expected
         assert to_json(headroom(s, tolerance=0.05, runner=remote)) == expected_h
+        assert to_json(_sizing(size(s, runner=remote, batch=3))) == expected_s
     args = ["sweep", str(scenario_file), "--vary", "load_scale=0.5..1.5:3", "--vary",
             "components.app.workers=2,3"]  # fmt: skip
     code, _, err = cli(*args, "--json", str(tmp_path / "local.json"), "--jobs", "2")

@@ -118,3 +118,6 @@ def test_sizing_to_survive_a_node_holds_the_objectives_with_the_fullest_node_gon
     assert all(r["passed"] for r in kept["slos"])
     fewer = simulate(without_a_node(with_replicas(sized, {"api": survive - 1})))
     assert not all(r["passed"] for r in fewer["slos"])
+    # guessing the next additions ahead changes the rounds, not the answer
+    ahead = size(s, survive="node_loss", batch=3)
+    assert ahead["survive"] == result["survive"] and ahead["sized"] == sized

@@ -101,6 +101,18 @@ def size(
     ] = None,
     json_path: JsonPath = None,
     jobs: Jobs = None,
+    dask: Dask = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            metavar="K",
+            help="Candidates a round may simulate at once: a round that adds replicas to "
+            "a service also tries its next K - 1 additions. With several workers (or "
+            "--dask) rounds are saved; the answer is the same.",
+        ),
+    ] = 1,
     max_visits: MaxVisits = None,
     survive: Annotated[
         str | None,
@@ -122,6 +134,7 @@ def size(
 
         capplan size scenarios/10x.yaml --out 10x-sized.yaml
     """
+    from capplan.cluster import runner_for
     from capplan.files import write_json, write_text
     from capplan.report.sizing import progress_line, render_sizing
     from capplan.sizing import size as run_sizing
@@ -129,14 +142,18 @@ def size(
 
     (scenario,) = _load_all([file], None, None, None)
     path = out if out is not None else _default_sized_path(file)
-    result = run_sizing(
-        scenario,
-        load_scale,
-        jobs=jobs,
-        max_visits=max_visits,
-        progress=lambda r, n: err.print("  " + progress_line(r, n), highlight=False, markup=False),
-        survive=survive,
-    )
+    with runner_for(jobs, dask) as runner:
+        result = run_sizing(
+            scenario,
+            load_scale,
+            max_visits=max_visits,
+            progress=lambda r, n: err.print(
+                "  " + progress_line(r, n), highlight=False, markup=False
+            ),
+            survive=survive,
+            runner=runner,
+            batch=batch,
+        )
     Console().print(render_sizing(result, scenario.name))
     base = os.path.relpath(file.resolve(), path.resolve().parent)
     write_text(path, sized_overlay(result, scenario, base))
