@@ -1,6 +1,8 @@
-"""Uncertain inputs: any number in a scenario given as a range, ``{between: [low, high]}``.
+"""Uncertain inputs: any number in a scenario given as a range, ``{between: [low, high]}``,
+with what is believed inside it (``distribution``: uniform, triangular with a ``mode``,
+normal or lognormal with the range as their central ``confidence`` interval).
 
-The scenario itself is read at the ranges' middles (the central inputs), so everything
+The scenario itself is read at the beliefs' medians (the central inputs), so everything
 that reads a scenario works as before. ``simulate_uncertain`` then draws ``samples``
 points over the ranges by Latin hypercube (scipy.stats.qmc), simulates each with its
 replications (all at once, on the runner), and reports every output twice: the
@@ -35,26 +37,74 @@ OUTPUTS = (
 )
 
 
+SHAPES = ("uniform", "triangular", "normal", "lognormal")
+KEYS = {"between", "distribution", "mode", "confidence"}
+TAIL = 0.001
+"""Normal and lognormal draws are cut at these quantiles (0.1% and 99.9%): a sample never
+lands in a tail the estimate does not speak for."""
+
+
 @dataclass(frozen=True)
 class Uncertain:
-    """One input given as a range."""
+    """One input given as a range, with the shape of what is believed within it.
+
+    ``uniform`` (the default): every value in [low, high] alike. ``triangular``: most
+    likely at ``mode``, falling to nothing at both ends. ``normal`` and ``lognormal``:
+    [low, high] is the central ``confidence`` interval (default 90%), symmetric in the
+    value or in its logarithm."""
 
     path: tuple[str | int, ...]
     low: float
     high: float
     unit: str
     integer: bool
+    shape: str = "uniform"
+    mode: float | None = None
+    confidence: float | None = None
 
     @property
     def name(self) -> str:
         return ".".join(str(p) for p in self.path)
 
+    def quantile(self, u: float) -> float:
+        """The value at quantile ``u`` of the belief."""
+        from scipy import stats
+
+        lo, hi = self.low, self.high
+        if hi == lo:
+            return lo
+        if self.shape == "uniform":
+            return lo + u * (hi - lo)
+        if self.shape == "triangular":
+            assert self.mode is not None
+            return float(stats.triang((self.mode - lo) / (hi - lo), loc=lo, scale=hi - lo).ppf(u))
+        u = min(max(u, TAIL), 1 - TAIL)
+        z = float(stats.norm.ppf(0.5 + (self.confidence or 0.9) / 2))
+        if self.shape == "normal":
+            return (lo + hi) / 2 + (hi - lo) / (2 * z) * float(stats.norm.ppf(u))
+        mid, half = (math.log(lo) + math.log(hi)) / 2, (math.log(hi) - math.log(lo)) / 2
+        return math.exp(mid + half / z * float(stats.norm.ppf(u)))
+
     def value(self, u: float) -> Any:
-        """The value at quantile ``u`` of the range, as YAML would write it."""
-        x = self.low + u * (self.high - self.low)
+        """The value at quantile ``u``, as YAML would write it."""
+        x = self.quantile(u)
         if self.integer:
             return round(x)
         return f"{x:.9g}{self.unit}" if self.unit else x
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.name,
+            "low": self.low,
+            "high": self.high,
+            "unit": self.unit,
+            "distribution": self.shape,
+        }
+        if self.mode is not None:
+            out["mode"] = self.mode
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        return out
 
 
 def _parse(value: Any) -> tuple[float, str] | None:
@@ -71,8 +121,8 @@ def find(
 ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every ``{between: ...}`` node, with its path."""
     if isinstance(data, dict):
-        if set(data) == {"between"}:
-            yield path, data["between"]
+        if "between" in data:
+            yield path, data
             return
         for k, v in data.items():
             yield from find(v, (*path, k))
@@ -85,31 +135,86 @@ def parse(data: Any) -> tuple[list[Uncertain], list[tuple[tuple[str | int, ...],
     """The uncertain inputs of scenario data, and the problems of malformed ranges."""
     found: list[Uncertain] = []
     problems: list[tuple[tuple[str | int, ...], str, Any]] = []
-    for path, spec in find(data):
-        if not isinstance(spec, list) or len(spec) != 2:
-            problems.append(((*path, "between"), "a range is [low, high]", None))
-            continue
-        lo, hi = _parse(spec[0]), _parse(spec[1])
-        if lo is None or hi is None:
-            problems.append(
-                (
-                    (*path, "between"),
-                    "a range is two numbers, with a unit where the value has one",
-                    None,
-                )
-            )
-            continue
-        if lo[1] != hi[1]:
-            problems.append(
-                ((*path, "between"), "both ends need the same unit", f"{spec[0]}, {spec[1]}")
-            )
-            continue
-        if lo[0] > hi[0]:
-            problems.append(((*path, "between"), "low is above high", f"{spec[0]}, {spec[1]}"))
-            continue
-        integer = not lo[1] and all(isinstance(v, int) and not isinstance(v, bool) for v in spec)
-        found.append(Uncertain(path, lo[0], hi[0], lo[1], integer))
+    for path, node in find(data):
+        found_one, problem = _one(path, node)
+        if problem is not None:
+            problems.append(problem)
+        elif found_one is not None:
+            found.append(found_one)
     return found, problems
+
+
+def _one(
+    path: tuple[str | int, ...], node: dict[str, Any]
+) -> tuple[Uncertain | None, tuple[tuple[str | int, ...], str, Any] | None]:
+    """One range node read, or the problem with it."""
+    from capplan.scenario.units import parse_fraction
+
+    extra = sorted(set(node) - KEYS)
+    if extra:
+        return None, ((*path, extra[0]), f"a range takes {', '.join(sorted(KEYS))}", None)
+    spec = node["between"]
+    where = (*path, "between")
+    if not isinstance(spec, list) or len(spec) != 2:
+        return None, (where, "a range is [low, high]", None)
+    lo, hi = _parse(spec[0]), _parse(spec[1])
+    if lo is None or hi is None:
+        return None, (where, "a range is two numbers, with a unit where the value has one", None)
+    if lo[1] != hi[1]:
+        return None, (where, "both ends need the same unit", f"{spec[0]}, {spec[1]}")
+    if lo[0] > hi[0]:
+        return None, (where, "low is above high", f"{spec[0]}, {spec[1]}")
+    shape = node.get("distribution", "uniform")
+    if shape not in SHAPES:
+        return None, ((*path, "distribution"), f"one of {', '.join(SHAPES)}", shape)
+    mode = None
+    if "mode" in node:
+        m = _parse(node["mode"])
+        if shape != "triangular":
+            return None, ((*path, "mode"), "only a triangular range has a mode", node["mode"])
+        if m is None or m[1] != lo[1] or not lo[0] <= m[0] <= hi[0]:
+            return None, (
+                (*path, "mode"),
+                f"a value inside the range, in its unit ({spec[0]} to {spec[1]})",
+                node["mode"],
+            )
+        mode = m[0]
+    elif shape == "triangular":
+        return None, ((*path, "mode"), "a triangular range needs its most likely value", None)
+    confidence = None
+    if "confidence" in node:
+        if shape not in ("normal", "lognormal"):
+            return None, (
+                (*path, "confidence"),
+                "only a normal or lognormal range has a confidence: the others hold every value",
+                node["confidence"],
+            )
+        try:
+            confidence = parse_fraction(node["confidence"])
+        except ValueError as exc:
+            return None, ((*path, "confidence"), str(exc), node["confidence"])
+        if not 0 < confidence < 1:
+            return None, (
+                (*path, "confidence"),
+                "between 0% and 100%, both excluded",
+                node["confidence"],
+            )
+    if shape == "lognormal" and lo[0] <= 0:
+        return None, (
+            where,
+            "a lognormal range is above zero at both ends",
+            f"{spec[0]}, {spec[1]}",
+        )
+    integer = not lo[1] and all(isinstance(v, int) and not isinstance(v, bool) for v in spec)
+    found = Uncertain(path, lo[0], hi[0], lo[1], integer, shape, mode, confidence)
+    if shape == "normal" and lo[0] >= 0 and found.quantile(TAIL) < 0:
+        return None, (
+            where,
+            "a normal range this wide reaches below zero (its 0.1% point is "
+            f"{found.quantile(TAIL):.3g}): give a lognormal one for a positive quantity",
+            f"{spec[0]}, {spec[1]}",
+        )
+    return found, None
 
 
 def with_values(data: dict[str, Any], inputs: list[Uncertain], us: list[float]) -> dict[str, Any]:
@@ -199,9 +304,9 @@ def simulate_uncertain(
         sensitivity[o] = sorted(ranked, key=lambda x: -abs(x["rank_correlation"]))
     central["uncertainty"] = {
         "samples": samples,
-        "method": "Latin hypercube over the ranges (scipy.stats.qmc), each sample simulated "
-        "with the scenario's replications",
-        "inputs": [{"path": s.name, "low": s.low, "high": s.high, "unit": s.unit} for s in inputs],
+        "method": "Latin hypercube over the ranges' quantiles (scipy.stats.qmc), each "
+        "sample simulated with the scenario's replications",
+        "inputs": [s.describe() for s in inputs],
         "outputs": outputs,
         "slo_probability": {k: sum(v) / len(v) for k, v in held.items()},
         "sensitivity": sensitivity,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from capplan.cli import app
@@ -137,6 +138,26 @@ def test_schema_is_json_schema_of_the_language():
     schema = json.loads(result.output)
     assert schema["properties"]["components"]["additionalProperties"]
     assert "workers" in json.dumps(schema)
+
+
+def test_the_schema_accepts_the_bundled_scenarios_and_ranges():
+    """An editor checking against the schema agrees with the loader: the bundled scenarios
+    pass, a value given as a range passes, a range with an unknown key does not."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(runner.invoke(app, ["schema"]).output)
+    check = jsonschema.Draft202012Validator(schema)
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if "extends" in data:
+            continue  # an overlay is a part; the merged scenario is what the schema describes
+        assert not list(check.iter_errors(data)), path
+    data = yaml.safe_load((ROOT / "scenarios" / "current.yaml").read_text())
+    data["load_scale"] = {"between": [8, 12]}
+    assert not list(check.iter_errors(data))
+    data["load_scale"] = {"between": [8, 12], "distribution": "lognormal", "confidence": "80%"}
+    assert not list(check.iter_errors(data))
+    data["load_scale"] = {"between": [8, 12], "shape": "normal"}
+    assert list(check.iter_errors(data))
 
 
 def test_validate_command(tmp_path):

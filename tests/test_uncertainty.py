@@ -4,12 +4,15 @@ the input's quantiles), the SLO probability against the analytic share, and bad 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from capplan import load_scenario
-from capplan.uncertainty import simulate_uncertain
+from capplan.uncertainty import Uncertain, sample_scenarios, simulate_uncertain
 from capplan_helpers import cli
 
 MM1 = """\
@@ -74,6 +77,90 @@ def test_gate_with_confidence_judges_the_share_of_samples(tmp_path: Path) -> Non
         "gate", str(path), "--confidence", "30%", "--samples", "10", "--no-progress"
     )
     assert code == 0, err
+
+
+def test_each_shape_puts_its_quantiles_where_its_definition_does() -> None:
+    """uniform: linear; triangular with the mode at the low end: F(x) = 1 - ((hi - x) /
+    (hi - lo))^2, so the median is hi - (hi - lo)/sqrt(2); normal and lognormal: the range
+    is the central 90% (or the stated confidence), so its ends are the 5% and 95% points,
+    the median the middle (geometric for lognormal); tails cut at 0.1%."""
+    u = Uncertain(("x",), 2.0, 4.0, "", False)
+    assert [u.quantile(q) for q in (0, 0.25, 1)] == pytest.approx([2.0, 2.5, 4.0])
+    tri = Uncertain(("x",), 2.0, 4.0, "", False, "triangular", mode=2.0)
+    assert tri.quantile(0.5) == pytest.approx(4 - 2 / 2**0.5)
+    assert tri.quantile(0.0) == pytest.approx(2.0) and tri.quantile(1.0) == pytest.approx(4.0)
+    norm = Uncertain(("x",), 2.0, 4.0, "", False, "normal")
+    assert [norm.quantile(q) for q in (0.05, 0.5, 0.95)] == pytest.approx([2.0, 3.0, 4.0])
+    wide = Uncertain(("x",), 2.0, 4.0, "", False, "normal", confidence=0.5)
+    assert wide.quantile(0.25) == pytest.approx(2.0) and wide.quantile(0.75) == pytest.approx(4.0)
+    assert norm.quantile(0.0) == pytest.approx(3 + 1 / 1.6449 * stats.norm.ppf(0.001), rel=1e-4)
+    logn = Uncertain(("x",), 2.0, 8.0, "", False, "lognormal")
+    assert [logn.quantile(q) for q in (0.05, 0.5, 0.95)] == pytest.approx([2.0, 4.0, 8.0])
+
+
+def test_a_lognormal_belief_gives_the_formula_at_its_quantiles(tmp_path: Path) -> None:
+    """S lognormal with [50, 150] ms its central 90%, at 2/s: the inputs drawn follow that
+    belief (median 86.6 ms, the geometric middle; a uniform one would put it at 100 ms),
+    and since the mean latency S/(1-2S) grows with S, its p5, p50 and p95 across inputs
+    are the formula's at the inputs' own p5, p50 and p95. The SLO latency_mean <= 110 ms holds for S <= 90.2 ms: probability 0.55
+    under the lognormal, 0.40 under a uniform over the same range."""
+    path = tmp_path / "mm1.yaml"
+    path.write_text(
+        MM1.replace("{between: [80ms, 140ms]}", "{between: [50ms, 150ms], distribution: lognormal}")
+        .replace("arrival_rate: 4/s", "arrival_rate: 2/s")
+        .replace("latency_mean: 200ms", "latency_mean: 110ms")
+    )
+    s = load_scenario(path)
+    middle = (0.050 * 0.150) ** 0.5
+    assert s.components["q"].service_time.mean == pytest.approx(middle)
+    u = simulate_uncertain(s, samples=40)["uncertainty"]
+    assert u["inputs"][0]["distribution"] == "lognormal"
+
+    def w2(x: float) -> float:
+        return x / (1 - 2 * x)
+
+    sd = (math.log(0.150) - math.log(0.050)) / (2 * stats.norm.ppf(0.95))
+    belief = stats.lognorm(sd, scale=middle)
+    # the inputs drawn: one per 1/40 of the lognormal's probability, so each sample
+    # quantile sits within 1/40 of its level on the belief's CDF
+    _, drawn = sample_scenarios(s, 40, s.simulation.seed)
+    means = np.array([d.components["q"].service_time.mean for d in drawn])
+    levels = (0.05, 0.5, 0.95)
+    for level, x in zip(levels, np.quantile(means, levels), strict=True):
+        assert belief.cdf(x) == pytest.approx(level, abs=1 / 40)
+    # and the outputs are the formula at those inputs, within the simulation's noise
+    q = u["outputs"]["latency_mean"]
+    for level, x in zip(levels, np.quantile(means, levels), strict=True):
+        assert q[f"p{round(level * 100)}"] == pytest.approx(w2(x), rel=0.06)
+    share = stats.norm.cdf((math.log(0.11 / 1.22) - math.log(middle)) / sd)
+    assert share == pytest.approx(0.55, abs=0.01)
+    assert u["slo_probability"]["latency_mean [all]"] == pytest.approx(share, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "message"),
+    [
+        ("{between: [80ms, 140ms], distribution: beta}", "distribution", "one of uniform"),
+        ("{between: [80ms, 140ms], distribution: triangular}", "mode", "needs its most likely"),
+        ("{between: [80ms, 140ms], distribution: triangular, mode: 200ms}", "mode", "inside"),
+        ("{between: [80ms, 140ms], mode: 100ms}", "mode", "only a triangular range"),
+        ("{between: [80ms, 140ms], confidence: 90%}", "confidence", "only a normal or"),
+        ("{between: [80ms, 140ms], distribution: normal, confidence: 150%}", "confidence", ""),
+        ("{between: [0ms, 140ms], distribution: lognormal}", "between", "above zero"),
+        ("{between: [1ms, 140ms], distribution: normal}", "between", "reaches below zero"),
+        ("{between: [80ms, 140ms], shape: normal}", "shape", "a range takes"),
+    ],
+)
+def test_a_bad_belief_names_file_line_and_key(
+    tmp_path: Path, value: str, key: str, message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(MM1.replace("{between: [80ms, 140ms]}", value))
+    code, _, err = cli("validate", str(path))
+    assert code == 2 and "Traceback" not in err, err
+    line = next(ln for ln in err.splitlines() if f"service_time.mean.{key}" in ln)
+    assert line.startswith(f"{path}:12 ") and message in line, err
+    assert len([ln for ln in err.splitlines() if ln.startswith(str(path))]) == 1, err
 
 
 @pytest.mark.parametrize(

@@ -44,4 +44,40 @@ def json_schema() -> dict[str, object]:
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "capplan scenario, version 1"
+    schema = _ranges_allowed(schema)
+    schema.setdefault("$defs", {})["Range"] = RANGE_SCHEMA
     return schema
+
+
+RANGE_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "description": "An uncertain input (capplan.uncertainty): [low, high] in the value's "
+    "unit, and the belief over it",
+    "properties": {
+        "between": {"type": "array", "minItems": 2, "maxItems": 2},
+        "distribution": {"enum": ["uniform", "triangular", "normal", "lognormal"]},
+        "mode": {"type": ["number", "string"]},
+        "confidence": {"type": ["number", "string"]},
+    },
+    "required": ["between"],
+    "additionalProperties": False,
+}
+
+
+def _ranges_allowed(node: Any) -> Any:
+    """Every number, and every free-form string (a duration, a rate, a size), may also be
+    given as a range: ``{between: [low, high]}``."""
+    if isinstance(node, list):
+        return [_ranges_allowed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _ranges_allowed(v) for k, v in node.items() if k != "properties"}
+    if "properties" in node:
+        out["properties"] = {k: _ranges_allowed(v) for k, v in node["properties"].items()}
+    if (
+        node.get("type") in ("number", "integer", "string")
+        and "enum" not in node
+        and "const" not in node
+    ):
+        return {"anyOf": [out, {"$ref": "#/$defs/Range"}]}
+    return out

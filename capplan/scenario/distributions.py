@@ -181,12 +181,15 @@ def _bare_duration_is_constant(value: Any) -> Any:
     return value
 
 
+_Distributions = Annotated[
+    Constant | Exponential | LogNormal | Gamma | Uniform | Empirical,
+    Field(discriminator="distribution"),
+]
 Distribution = Annotated[
-    Annotated[
-        Constant | Exponential | LogNormal | Gamma | Uniform | Empirical,
-        Field(discriminator="distribution"),
-    ],
-    BeforeValidator(_bare_duration_is_constant),
+    _Distributions,
+    BeforeValidator(
+        _bare_duration_is_constant, json_schema_input_type=NonNegativeDuration | _Distributions
+    ),
 ]
 """A duration distribution; a bare duration ('15ms') is a constant."""
 
@@ -257,5 +260,8 @@ def _bare_number_is_constant(value: Any) -> Any:
     return value
 
 
-Count = Annotated[CountDistribution, BeforeValidator(_bare_number_is_constant)]
+Count = Annotated[
+    CountDistribution,
+    BeforeValidator(_bare_number_is_constant, json_schema_input_type=float | CountDistribution),
+]
 """A count or a distribution of counts: ``800`` or ``{distribution: lognormal, mean: 300, cv: 0.5}``."""

@@ -145,7 +145,7 @@ def _lookup(origins: Origins, path: YamlPath, fallback: str) -> tuple[str, int |
 
 def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenario:
     """Validate merged scenario data; raise :class:`ScenarioError` listing every problem.
-    Values given as ranges (``{between: [low, high]}``) are read at their middles, and
+    Values given as ranges (``{between: [low, high]}``) are read at their medians, and
     the ranges kept on the scenario for :mod:`capplan.uncertainty`."""
     from capplan import uncertainty
 
@@ -153,6 +153,7 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
     scenario: Scenario | None = None
     raw = data
     inputs, bad = uncertainty.parse(data)
+    ranges = {path[:-1] for path, _, _ in bad}
     for path, message, value in bad:
         file, line = _lookup(origins, path, shown)
         problems.append(Problem(file, format_path(path), message, line, value, value is not None))
@@ -169,6 +170,8 @@ def validate_data(data: dict[str, Any], origins: Origins, shown: str) -> Scenari
                 path = (*path, str(err["ctx"]["discriminator"]).strip("'"))
                 if not missing:
                     err = {**err, "input": err["ctx"]["tag"]}
+            if path in ranges:
+                continue  # a malformed range, said above: not also "expected a duration"
             file, line = _lookup(origins, path, shown)
             value = err.get("input") if has_value and not missing else None
             if isinstance(value, (dict, list)):
