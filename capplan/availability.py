@@ -310,4 +310,3 @@ def _node_failures(
         max(0.0, failed) * share,
         (max(0.0, ci[0]) * share, max(0.0, ci[1]) * share),
     )
-

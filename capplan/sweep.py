@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from capplan.scenario.model import Scenario
     from capplan.sim.runner import Runner
 
+SWEEP_KIND = "capplan-sweep"
+"""The ``kind`` of ``capplan sweep --json`` output, which ``capplan report --from`` reads."""
+
 MAX_POINTS = 1000
 """Most points a sweep runs without being told to (``--yes``)."""
 

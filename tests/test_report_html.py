@@ -130,8 +130,28 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     lt = folder / "loadtest.json"
     lt.write_text(json.dumps(loadtest))
+    # a scenario with uncertain inputs, and a sweep, each from its command's --json
+    unsure = _scenario("unsure", {"load_scale": {"between": [0.8, 1.2]}})
+    unsure["components"]["api"]["service_time"]["mean"] = {
+        "between": ["40ms", "90ms"],
+        "distribution": "triangular",
+        "mode": "50ms",
+    }
+    (folder / "unsure.yaml").write_text(yaml.safe_dump(unsure))
+    unsure_json, sweep_json = folder / "unsure.json", folder / "sweep.json"
+    code, _, err = cli(
+        "simulate", str(folder / "unsure.yaml"), "--samples", "8", "--json", str(unsure_json),
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(
+        "sweep", str(steady), "--vary", "load_scale=1..4:4", "--vary",
+        "components.api.replicas=1,2", "--json", str(sweep_json),
+    )  # fmt: skip
+    assert code == 0, err
     full = folder / "full.html"
-    code, _, err = cli("report", "--from", str(saved), "--from", str(lt), "--out", str(full))
+    froms = [a for f in (saved, lt, unsure_json, sweep_json) for a in ("--from", str(f))]
+    code, _, err = cli("report", *froms, "--out", str(full))
     assert code == 0, err
     return {"page": page, "saved": saved, "full": full, "steady": steady, "folder": folder}
 
@@ -145,8 +165,39 @@ def test_the_page_is_self_contained_and_small(made: dict[str, Path]) -> None:
     assert not re.search(r"<(script|img|iframe)[^>]*\ssrc=", markup)
     assert not re.search(r"<link[^>]*href=", markup)
     assert "@import" not in markup and "http://" not in markup and "https://" not in markup
-    for section in ("Verdict", "Latency against load", "Over time", "Cost", "Load test"):
+    for section in (
+        "Verdict",
+        "Latency against load",
+        "Over time",
+        "Cost",
+        "Sweeps",
+        "Uncertain inputs",
+        "Load test",
+    ):
         assert section in html, section
+
+
+def test_the_sweep_and_the_uncertain_inputs_are_shown_with_their_figures(
+    made: dict[str, Path],
+) -> None:
+    """The sweep's 8 points and where each objective stops holding; the uncertain
+    scenario's two inputs with their beliefs, its outputs' spread and SLO probabilities,
+    as the JSON they came from has them."""
+    html = made["full"].read_text()
+    sweep = json.loads((made["folder"] / "sweep.json").read_text())
+    assert sweep["kind"] == "capplan-sweep" and len(sweep["points"]) == 8
+    assert "steady: 8 points over load_scale, components.api.replicas" in html
+    for row in sweep["summary"]:
+        assert f'<td class="num">{row["held"]} of 8</td>' in html
+    unsure = json.loads((made["folder"] / "unsure.json").read_text())
+    u = unsure["uncertainty"]  # one scenario: its result itself
+    assert "unsure: 8 samples over 2 inputs" in html
+    assert "triangular, most likely 50ms" in html
+    assert "<code>components.api.service_time.mean</code>" in html
+    for name, p in u["slo_probability"].items():
+        assert f'<td>{name}</td><td class="num">{p * 100:.0f}%</td>' in html
+    p95 = u["outputs"]["latency_p95"]
+    assert f"{p95['p95'] * 1000:.1f}ms" in html
 
 
 def test_report_from_saved_json_is_the_same_page(made: dict[str, Path], tmp_path: Path) -> None:
@@ -181,7 +232,8 @@ def test_the_page_renders_in_chromium(made: dict[str, Path]) -> None:
                 timeout=60_000,
             )
             charts = page.query_selector_all(".chart")
-            assert len(charts) >= 6  # load, utilization, time, over time, cost, load test
+            # load, utilization, time, over time, cost, sweep, sensitivity, load test
+            assert len(charts) >= 8
             for chart in charts:
                 name = chart.get_attribute("id")
                 assert chart.get_attribute("data-rendered") == "yes", name

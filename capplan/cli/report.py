@@ -11,6 +11,7 @@ import typer
 from capplan.cli.app import (
     Jobs,
     Replications,
+    Samples,
     Scale,
     Seed,
     ShowProgress,
@@ -42,6 +43,7 @@ def write_html(path: Path, data: dict[str, Any]) -> None:
         data["results"],
         curves=data["curves"],
         loadtests=data["loadtests"],
+        sweeps=data.get("sweeps") or [],
         sources=data["sources"],
     )
     write_text(path, html, make_folder=False)
@@ -78,8 +80,8 @@ def report(
         typer.Option(
             "--from",
             metavar="JSON",
-            help="Reuse results instead of simulating: the --json of report, simulate or "
-            "loadtest (repeatable).",
+            help="Reuse results instead of simulating: the --json of report, simulate, "
+            "sweep or loadtest (repeatable).",
         ),
     ] = None,
     json_path: Annotated[
@@ -100,18 +102,19 @@ def report(
     replications: Replications = None,
     jobs: Jobs = None,
     progress: ShowProgress = True,
+    samples: Samples = 32,
 ) -> None:
     """Write one self-contained HTML page (no network needed to open it): the SLO
     verdicts, latency against load with the knee and saturation marked, utilization,
-    where the time goes, the run over time, cost, load-test comparisons and how it was
-    computed.
+    where the time goes, the run over time, cost, sweeps (--from a sweep's --json),
+    uncertain inputs, load-test comparisons and how it was computed.
 
     Example:
 
         capplan report scenarios/current.yaml scenarios/10x.yaml --out report.html
     """
     from capplan.files import write_json
-    from capplan.report.html import compute, payload, read_inputs
+    from capplan.report.html import PARTS, compute, payload, read_inputs
 
     check_html(out, "--out")
     if not files and not from_:
@@ -132,11 +135,12 @@ def report(
                 jobs=jobs,
                 progress=advance,
                 on_point=point if progress else None,
+                samples=samples,
             )
-        for key in ("results", "curves", "loadtests"):
+        for key in PARTS:
             data[key] += fresh[key]
         data["sources"].update(fresh["sources"])
-    if not data["results"] and not data["loadtests"]:
+    if not data["results"] and not data["loadtests"] and not data["sweeps"]:
         raise CapplanError("nothing to report: the --from files hold no results")
     if json_path is not None:
         write_json(json_path, data)

@@ -147,4 +147,15 @@ def sweep(
             write_bytes(out, f.to_csv(index=False).encode())
         typer.echo(f"wrote {out} ({len(f):,} rows)")
     if json_path is not None:
-        write_json(json_path, {"points": pts, "results": results, "summary": rows})
+        from capplan.sweep import SWEEP_KIND
+
+        write_json(
+            json_path,
+            {
+                "kind": SWEEP_KIND,
+                "scenario": results[0]["scenario"] if results else None,
+                "points": pts,
+                "results": results,
+                "summary": rows,
+            },
+        )

@@ -3,7 +3,7 @@
 :func:`compute` runs what the page shows (the simulations, and for each scenario whose load
 holds still, the latency-against-load curve) and returns it as a JSON-ready payload;
 :func:`render` turns a payload into the page; :func:`read_inputs` takes saved payloads
-back (a report's, simulate's or a load test's JSON).
+back (a report's, simulate's, a sweep's or a load test's JSON).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from capplan.errors import CapplanError
 from capplan.report.html.page import render
+from capplan.report.html.spread import compact_sweep, is_sweep
 
 if TYPE_CHECKING:
     from capplan.sim import Progress
@@ -44,14 +45,20 @@ def payload(
     curves: list[dict[str, Any]] | None = None,
     loadtests: list[dict[str, Any]] | None = None,
     sources: dict[str, str] | None = None,
+    sweeps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "kind": KIND,
         "results": results,
         "curves": curves or [],
         "loadtests": loadtests or [],
+        "sweeps": sweeps or [],
         "sources": sources or {},
     }
+
+
+PARTS = ("results", "curves", "loadtests", "sweeps")
+"""The lists a payload holds, merged in order when payloads are combined."""
 
 
 def compute(
@@ -62,17 +69,23 @@ def compute(
     jobs: int | None = None,
     progress: Progress | None = None,
     on_point: Callable[[str, float, bool], None] | None = None,
+    samples: int = 32,
 ) -> dict[str, Any]:
     """Simulate ``scenarios`` and, with ``curve``, sweep the load of each whose run is
-    stationary (a time-varying run's own timeline is its picture). ``progress`` counts
-    the first simulations' replications; ``on_point(scenario, load scale, SLOs hold)``
-    follows the sweep."""
+    stationary (a time-varying run's own timeline is its picture). A scenario with
+    uncertain inputs is also simulated at ``samples`` points over them
+    (:mod:`capplan.uncertainty`). ``progress`` counts the first simulations'
+    replications; ``on_point(scenario, load scale, SLOs hold)`` follows the sweep."""
     from capplan.api import simulate_all
     from capplan.headroom import load_curve
     from capplan.sim.runner import Runner
+    from capplan.uncertainty import simulate_uncertain
 
     with Runner(jobs) as runner:
         results = simulate_all(scenarios, progress=progress, runner=runner)
+        for i, s in enumerate(scenarios):
+            if s._uncertain:
+                results[i] = simulate_uncertain(s, samples=samples, runner=runner)
         curves = []
         if curve:
             for s, r in zip(scenarios, results, strict=True):
@@ -91,6 +104,8 @@ def _kind(data: Any) -> str | None:
         return "report"
     if "measured" in data and "comparison" in data:
         return "loadtest"
+    if is_sweep(data):
+        return "sweep"
     if isinstance(data.get("scenarios"), list) and all(
         isinstance(r, dict) and "slos" in r for r in data["scenarios"]
     ):
@@ -115,14 +130,21 @@ def read_inputs(paths: list[Path]) -> dict[str, Any]:
         if kind is None:
             raise CapplanError(
                 f"--from {path}: not capplan JSON (expected the --json output of report, "
-                "simulate or loadtest)"
+                "simulate, sweep or loadtest)"
             )
         if kind == "report":
-            for key in ("results", "curves", "loadtests"):
+            for key in PARTS:
                 merged[key] += data.get(key) or []
             merged["sources"].update(data.get("sources") or {})
         elif kind == "loadtest":
             merged["loadtests"].append(data)
+        elif kind == "sweep":
+            try:
+                merged["sweeps"].append(compact_sweep(data))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CapplanError(
+                    f"--from {path}: a sweep's JSON without its points and results ({exc})"
+                ) from exc
         elif kind == "results":
             merged["results"] += data["scenarios"]
         else:

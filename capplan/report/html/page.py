@@ -19,7 +19,7 @@ from capplan._version import __version__
 from capplan.gate import evaluate
 from capplan.gate.verdicts import format_value
 from capplan.headroom import describe
-from capplan.report.html import charts
+from capplan.report.html import charts, spread
 
 STATUS = {"pass": "met", "fail": "missed", "inconclusive": "inconclusive"}
 
@@ -128,13 +128,16 @@ def render(
     curves: list[dict[str, Any]] | None = None,
     loadtests: list[dict[str, Any]] | None = None,
     sources: dict[str, str] | None = None,
+    sweeps: list[dict[str, Any]] | None = None,
     title: str = "capplan capacity report",
 ) -> str:
     """The report page for ``results`` (simulate's JSON form), with latency-against-load
-    ``curves`` (:func:`capplan.headroom.load_curve`), ``loadtests`` (loadtest's JSON form)
-    and the scenario files' text by name."""
+    ``curves`` (:func:`capplan.headroom.load_curve`), ``loadtests`` (loadtest's JSON form),
+    ``sweeps`` (:func:`capplan.report.html.spread.compact_sweep`) and the scenario files'
+    text by name."""
     curves = curves or []
     loadtests = loadtests or []
+    sweeps = sweeps or []
     by_name = {c["scenario"]: c for c in curves}
     figures: list[dict[str, Any]] = []
 
@@ -183,6 +186,23 @@ def render(
         charts.cost(results),
         "Monthly cost by category beside the guide-style baseline, and by component.",
     )
+    for i, sw in enumerate(sweeps):
+        figure(
+            f"sweep-{i}",
+            spread.sweep_chart(sw),
+            f"{sw['scenario']}: p95 latency (log scale, 95% interval) at each point of the "
+            f"sweep over {', '.join(sw['varied'])}; hollow where an objective was missed; "
+            "the dashed red line is the p95 objective.",
+        )
+    uncertain = [r for r in results if r.get("uncertainty")]
+    for r in uncertain:
+        figure(
+            "sensitivity-" + r["scenario"],
+            spread.sensitivity_chart(r),
+            f"{r['scenario']}: how each output follows each uncertain input across the "
+            f"{r['uncertainty']['samples']} samples (Spearman rank correlation; red: the "
+            "output rises with the input).",
+        )
     for lt in loadtests:
         figure(
             "loadtest",
@@ -191,7 +211,11 @@ def render(
             "each with its 95% interval.",
         )
     over_time = [f for f in figures if f["section"].startswith("time-")]
+    by_section = {f["section"]: f for f in figures}
     env = _environment()
+    env.filters["val"] = lambda x, key: (
+        "—" if x is None else f"{x:.4g}/s" if key == "throughput_rps" else format_value(key, x)
+    )
     return env.get_template("report.html.j2").render(
         title=title,
         version=__version__,
@@ -200,6 +224,19 @@ def render(
         summaries=[_summary(r, by_name.get(r["scenario"])) for r in results],
         verdicts=_verdicts(results),
         figures={f["section"]: f for f in figures if not f["section"].startswith("time-")},
+        sweeps=[
+            {**sw, "figure": by_section.get(f"sweep-{i}"), "points": len(sw["rows"])}
+            for i, sw in enumerate(sweeps)
+        ],
+        uncertain=[
+            {
+                "scenario": r["scenario"],
+                "u": r["uncertainty"],
+                "rows": spread.uncertainty_rows(r),
+                "figure": by_section.get("sensitivity-" + r["scenario"]),
+            }
+            for r in uncertain
+        ],
         over_time=over_time,
         loadtest_figures=[f for f in figures if f["section"] == "loadtest"],
         loadtests=loadtests,
