@@ -28,13 +28,34 @@ if TYPE_CHECKING:
     from capplan.sim.runner import Runner
 
 DEFAULT_SAMPLES = 32
-OUTPUTS = (
-    ("latency_mean", lambda r: r["latency_s"]["mean"]),
-    ("latency_p95", lambda r: r["latency_s"]["p95"]),
-    ("latency_p99", lambda r: r["latency_s"]["p99"]),
-    ("error_rate", lambda r: r["error_rate"]),
-    ("throughput_rps", lambda r: r["throughput_rps"]),
-)
+HEADLINE = ("latency_mean", "latency_p95", "latency_p99", "error_rate", "throughput_rps")
+"""The whole system's outputs, listed first; then every request type's p95, every
+component's utilization and the monthly cost (:func:`figures`)."""
+
+
+def figures(r: dict[str, Any]) -> dict[str, tuple[float | None, list[float] | None]]:
+    """Every output a result's spread is reported for, by name: (value, its 95% interval
+    over the replications)."""
+    lat, lci = r["latency_s"], r["latency_s"].get("ci95") or {}
+    out: dict[str, tuple[float | None, list[float] | None]] = {
+        f"latency_{s}": (lat[s], lci.get(s)) for s in ("mean", "p95", "p99")
+    }
+    out["error_rate"] = (r["error_rate"], r.get("error_rate_ci95"))
+    out["throughput_rps"] = (r["throughput_rps"], r.get("throughput_rps_ci95"))
+    for name, q in r["requests"].items():
+        out[f"requests.{name}.latency_p95"] = (
+            q["latency_s"]["p95"],
+            (q["latency_s"].get("ci95") or {}).get("p95"),
+        )
+    for name, c in r["components"].items():
+        out[f"components.{name}.utilization"] = (
+            c["utilization"],
+            (c.get("ci95") or {}).get("utilization"),
+        )
+    cost = r.get("cost") or {}
+    if cost.get("monthly_usd") is not None:
+        out["cost.monthly_usd"] = (cost["monthly_usd"], cost.get("monthly_usd_ci95"))
+    return out
 
 
 SHAPES = ("uniform", "triangular", "normal", "lognormal")
@@ -285,7 +306,8 @@ def simulate_uncertain(
         [scenario, *scns], runner=runner, progress=progress, max_visits=max_visits
     )
     central, spread = results[0], results[1:]
-    values = {o: [get(r) for r in spread] for o, get in OUTPUTS}
+    drawn = [figures(r) for r in spread]
+    values = {o: [d.get(o, (None, None))[0] for d in drawn] for o in figures(central)}
     outputs = {o: _quantiles(v) for o, v in values.items()}
     held: dict[str, list[bool]] = {}
     for r in spread:

@@ -197,7 +197,10 @@ def test_the_sweep_and_the_uncertain_inputs_are_shown_with_their_figures(
     for name, p in u["slo_probability"].items():
         assert f'<td>{name}</td><td class="num">{p * 100:.0f}%</td>' in html
     p95 = u["outputs"]["latency_p95"]
-    assert f"{p95['p95'] * 1000:.1f}ms" in html
+    assert f"{p95['p95'] * 1000:.4g}ms" in html
+    # every figure has its spread: each component's utilization and the cost too
+    for key in ("components.api.utilization", "components.db.utilization", "cost.monthly_usd"):
+        assert key in u["outputs"] and f"<td>{key}</td>" in html, key
 
 
 def test_report_from_saved_json_is_the_same_page(made: dict[str, Path], tmp_path: Path) -> None:

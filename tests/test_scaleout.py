@@ -90,6 +90,35 @@ def test_dask_gives_byte_identical_simulate_headroom_and_sweep(
     assert (tmp_path / "dask.json").read_bytes() == (tmp_path / "local.json").read_bytes()
 
 
+def test_an_interrupt_leaves_no_work_on_the_cluster(dask_address: str, scenario_file: Path) -> None:
+    """Ctrl-C while tasks are out on the cluster: the outstanding ones are cancelled and
+    the client closed, so the scheduler is left holding none of them."""
+    from distributed import Client
+
+    s = load_scenario(scenario_file)
+    many = [
+        s.model_copy(
+            update={"simulation": s.simulation.model_copy(update={"seed": k, "duration": 4000})}
+        )
+        for k in range(12)
+    ]  # 48 replications of about a second each: most still queued at the interrupt
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), runner_for(dask=dask_address) as remote:
+        remote.run(many, progress=interrupt)
+    with Client(dask_address, timeout=10, set_as_default=False) as client:
+        deadline = time.monotonic() + 5  # far less than the work left would take
+        left = -1
+        while time.monotonic() < deadline:
+            left = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+            if left == 0:
+                break
+            time.sleep(0.2)
+    assert left == 0
+
+
 def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(scenario_file: Path) -> None:
     pytest.importorskip("distributed")
     start = time.monotonic()

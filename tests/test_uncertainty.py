@@ -186,3 +186,17 @@ def test_a_bad_confidence_exits_2(tmp_path: Path, value: str) -> None:
     path.write_text(MM1)
     code, _, err = cli("gate", str(path), "--confidence", value, "--no-progress")
     assert code == 2 and "Traceback" not in err and "--confidence" in err, err
+
+
+def test_the_terminal_shows_each_output_spread_and_each_slo_probability(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for the whole table
+    path = tmp_path / "mm1.yaml"
+    path.write_text(MM1.replace("duration: 4000s", "duration: 300s"))
+    code, out, err = cli("simulate", str(path), "--samples", "4", "--no-progress")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "across the uncertain inputs (4 samples)" in text
+    assert "components.q.utilization" in text
+    assert "P(latency_mean [all] holds)" in text  # the scope is text, not markup

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -145,43 +146,58 @@ def _over_time(r: dict[str, Any]) -> bool:
 
 
 def uncertainty_table(r: dict[str, Any]) -> Table:
-    """A result's spread across its uncertain inputs beside the simulation's interval."""
+    """A result's spread across its uncertain inputs beside the simulation's interval:
+    the whole system's outputs, the cost, and the three busiest components (every output
+    is in the JSON)."""
+    from capplan.uncertainty import HEADLINE, figures
+
     u = r["uncertainty"]
     table = Table(
         title=f"{r['scenario']}: across the uncertain inputs ({u['samples']} samples)",
-        caption="central: the inputs at their ranges' middles, ± the simulation's 95% CI; "
+        caption="central: the inputs at their medians, ± the simulation's 95% CI; "
         "p5-p95: the spread over the samples; follows: the input with the strongest rank "
         "correlation",
     )
     for col in ("output", "central", "p5", "p50", "p95", "follows"):
         table.add_column(col)
-
-    def fmt(x: float | None, key: str) -> str:
-        if x is None:
-            return "saturated"
-        return (
-            f"{x * 100:.3g}%"
-            if key == "error_rate"
-            else (f"{x:.4g}/s" if key == "throughput_rps" else f"{x * 1000:.4g}ms")
-        )
-
-    for key, q in u["outputs"].items():
-        stat = key.removeprefix("latency_")
-        if key.startswith("latency_"):
-            value, ci = r["latency_s"][stat], (r["latency_s"]["ci95"] or {}).get(stat)
-        else:
-            value, ci = r[key], r.get(f"{key}_ci95")
-        central = fmt(value, key)
-        if ci and value is not None and key.startswith("latency_"):
-            central += f" ±{(ci[1] - ci[0]) / 2 * 1000:.4g}ms"
+    central = figures(r)
+    busiest = sorted(
+        (k for k in u["outputs"] if k.endswith(".utilization")),
+        key=lambda k: -(u["outputs"][k]["p95"] or 0.0),
+    )[:3]
+    shown = [*HEADLINE, *[k for k in ("cost.monthly_usd",) if k in u["outputs"]], *busiest]
+    for key in shown:
+        q = u["outputs"][key]
+        value, ci = central.get(key, (None, None))
+        text = spread_value(value, key)
+        if ci and value is not None:
+            text += f" ±{spread_value((ci[1] - ci[0]) / 2, key)}"
         top = u["sensitivity"].get(key) or []
         follows = f"{top[0]['input']} ({top[0]['rank_correlation']:+.2f})" if top else "-"
         table.add_row(
-            key, central, fmt(q["p5"], key), fmt(q["p50"], key), fmt(q["p95"], key), follows
+            key,
+            text,
+            spread_value(q["p5"], key),
+            spread_value(q["p50"], key),
+            spread_value(q["p95"], key),
+            follows,
         )
     for name, p in u["slo_probability"].items():
-        table.add_row(f"P({name} holds)", "", "", f"{p:.0%}", "", "")
+        table.add_row(escape(f"P({name} holds)"), "", "", f"{p:.0%}", "", "")
     return table
+
+
+def spread_value(x: float | None, key: str) -> str:
+    """An uncertain output's value in its unit (None: saturated, no finite value)."""
+    if x is None:
+        return "saturated"
+    if key == "error_rate" or key.endswith("utilization"):
+        return f"{x * 100:.3g}%"
+    if key == "throughput_rps":
+        return f"{x:.4g}/s"
+    if key.startswith("cost"):
+        return f"${x:,.0f}"
+    return f"{x * 1000:.4g}ms"
 
 
 def render(results: list[dict[str, Any]]) -> RenderableType:

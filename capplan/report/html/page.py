@@ -20,6 +20,7 @@ from capplan.gate import evaluate
 from capplan.gate.verdicts import format_value
 from capplan.headroom import describe
 from capplan.report.html import charts, spread
+from capplan.report.terminal import spread_value
 
 STATUS = {"pass": "met", "fail": "missed", "inconclusive": "inconclusive"}
 
@@ -213,9 +214,7 @@ def render(
     over_time = [f for f in figures if f["section"].startswith("time-")]
     by_section = {f["section"]: f for f in figures}
     env = _environment()
-    env.filters["val"] = lambda x, key: (
-        "—" if x is None else f"{x:.4g}/s" if key == "throughput_rps" else format_value(key, x)
-    )
+    env.filters["val"] = lambda x, key: "—" if x is None else spread_value(x, key)
     return env.get_template("report.html.j2").render(
         title=title,
         version=__version__,

@@ -136,23 +136,16 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def uncertainty_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per output: the central inputs' estimate and interval, and p5/p50/p95 across the
-    samples of the inputs, with the input it follows most."""
+    """Per output (the whole system's first, then the cost, each request type's p95 and
+    each component's utilization): the central inputs' estimate and interval, and
+    p5/p50/p95 across the samples of the inputs, with the input it follows most."""
+    from capplan.uncertainty import figures
+
     u = result["uncertainty"]
-    central = {
-        "latency_mean": (result["latency_s"]["mean"], "mean"),
-        "latency_p95": (result["latency_s"]["p95"], "p95"),
-        "latency_p99": (result["latency_s"]["p99"], "p99"),
-        "error_rate": (result["error_rate"], None),
-        "throughput_rps": (result["throughput_rps"], None),
-    }
+    central = figures(result)
     rows = []
     for key, spread in u["outputs"].items():
-        value, stat = central.get(key, (None, None))
-        if stat is not None:
-            ci = (result["latency_s"].get("ci95") or {}).get(stat)
-        else:
-            ci = result.get(f"{key}_ci95")
+        value, ci = central.get(key, (None, None))
         top = (u["sensitivity"].get(key) or [None])[0]
         rows.append(
             {
@@ -167,6 +160,13 @@ def uncertainty_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "follows": top,
             }
         )
+    order = {"cost.monthly_usd": 1}
+    rows.sort(
+        key=lambda row: (
+            0 if row["key"] in OUTPUT_TITLES else order.get(row["key"], 2),
+            row["key"].startswith("components."),
+        )
+    )
     return rows
 
 
@@ -180,6 +180,7 @@ def sensitivity_chart(result: dict[str, Any]) -> dict[str, Any] | None:
             "rank_correlation": s["rank_correlation"],
         }
         for key, ranked in result["uncertainty"]["sensitivity"].items()
+        if key in OUTPUT_TITLES  # the whole system's; the rest are in the table
         for s in ranked
     ]
     if not rows:
