@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from capplan.errors import SimulationError
-from capplan.results import summarize
+from capplan.results.model import Result
+from capplan.results.summary import summarize
 from capplan.scenario.model import Scenario
 from capplan.sim import Progress, budget
 from capplan.sim.runner import Runner
@@ -73,6 +74,24 @@ def simulate_all(
 ) -> list[dict[str, Any]]:
     """Several scenarios at once: every replication of every one goes to the same pool,
     so the cores stay busy across scenarios. Results in the order given."""
+    return [
+        r.to_dict()
+        for r in run_all(
+            scenarios, jobs=jobs, progress=progress, max_visits=max_visits, runner=runner
+        )
+    ]
+
+
+def run_all(
+    scenarios: Sequence[Scenario],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    max_visits: float | None = None,
+    runner: Runner | None = None,
+) -> list[Result]:
+    """:func:`simulate_all`'s results, typed (:class:`~capplan.results.model.Result`):
+    what the searches and judges inside capplan read."""
     for s in scenarios:
         budget.check(s, max_visits)
     if runner is None:
@@ -80,4 +99,12 @@ def simulate_all(
             records = own.run(scenarios, progress)
     else:
         records = runner.run(scenarios, progress)
-    return [summarize(s, r) for s, r in zip(scenarios, records, strict=True)]
+    return [Result.of(summarize(s, r)) for s, r in zip(scenarios, records, strict=True)]
+
+
+def run(
+    scenario: Scenario, *, max_visits: float | None = None, runner: Runner | None = None
+) -> Result:
+    """One scenario's typed result (see :func:`run_all`)."""
+    (result,) = run_all([scenario], max_visits=max_visits, runner=runner)
+    return result

@@ -15,32 +15,33 @@ import contextlib
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
-from capplan.api import simulate, simulate_all
+from capplan.api import run, run_all
 from capplan.errors import SimulationError
+from capplan.results.model import Constraint, Result
 from capplan.scenario.model import Scenario
 from capplan.sim.runner import Runner
 
-Check = Callable[[dict[str, Any]], bool]
+Check = Callable[[Result], bool]
 
 
-def _holds(result: dict[str, Any]) -> bool:
-    return all(row["passed"] for row in result["slos"])
+def _holds(result: Result) -> bool:
+    return result.slos_hold
 
 
-def _holds_surely(result: dict[str, Any]) -> bool:
+def _holds_surely(result: Result) -> bool:
     return all(
-        row["value"] is not None and row["ci95"] is not None and row["ci95"][1] <= row["target"]
-        for row in result["slos"]
+        o.value is not None and o.ci95 is not None and o.ci95[1] <= o.target
+        for o in result.objectives
     )
 
 
-def _may_hold(result: dict[str, Any]) -> bool:
+def _may_hold(result: Result) -> bool:
     return all(
-        row["value"] is not None
-        and (row["ci95"][0] if row["ci95"] is not None else row["value"]) <= row["target"]
-        for row in result["slos"]
+        o.value is not None and (o.ci95[0] if o.ci95 is not None else o.value) <= o.target
+        for o in result.objectives
     )
 
 
@@ -60,12 +61,12 @@ class _Search:
         self.batch = batch
         """Scales a bisection step evaluates at once (1: plain bisection)."""
         self.progress = progress
-        self.results: dict[float, dict[str, Any]] = {}
+        self.results: dict[float, Result] = {}
 
-    def at(self, scale: float) -> dict[str, Any]:
+    def at(self, scale: float) -> Result:
         scale = float(f"{scale:.6g}")
         if scale not in self.results:
-            result = simulate(
+            result = run(
                 self.scenario.model_copy(update={"load_scale": scale}),
                 max_visits=self.max_visits,
                 runner=self.runner,
@@ -84,7 +85,7 @@ class _Search:
         batch = [self.scenario.model_copy(update={"load_scale": s}) for s in todo]
         for scale, result in zip(
             todo,
-            simulate_all(batch, max_visits=self.max_visits, runner=self.runner),
+            run_all(batch, max_visits=self.max_visits, runner=self.runner),
             strict=True,
         ):
             self.results[scale] = result
@@ -131,26 +132,21 @@ class _Search:
         return lo, hi
 
 
-def _first_breach(result: dict[str, Any]) -> dict[str, Any]:
-    failing = [r for r in result["slos"] if not r["passed"]]
-    worst = max(failing, key=lambda r: math.inf if r["value"] is None else r["value"] / r["target"])
-    binding = result["constraints"][0] if result["constraints"] else {}
-    if worst["name"] == "max_utilization":
+def _first_breach(result: Result) -> dict[str, Any]:
+    worst = max(result.missed, key=lambda o: math.inf if o.value is None else o.value / o.target)
+    binding = result.constraints[0] if result.constraints else None
+    if worst.name == "max_utilization":
         # the objective measures the component's utilization (busy workers, the busier
         # direction of a link, the more used quota): name that quantity, not another one
-        c = result["components"][worst["scope"]]
-        resource = min(c["constraints"], key=lambda k: abs(c["constraints"][k] - c["utilization"]))
-        binding = {
-            "component": worst["scope"],
-            "resource": resource,
-            "utilization": c["utilization"],
-        }
+        c = result.components[worst.scope]
+        resource = min(c.constraints, key=lambda k: abs(c.constraints[k] - c.utilization))
+        binding = Constraint(worst.scope, resource, c.utilization)
     return {
-        "slo": worst["name"],
-        "scope": worst["scope"],
-        "component": binding.get("component"),
-        "resource": binding.get("resource"),
-        "utilization": binding.get("utilization"),
+        "slo": worst.name,
+        "scope": worst.scope,
+        "component": binding.component if binding else None,
+        "resource": binding.resource if binding else None,
+        "utilization": binding.utilization if binding else None,
     }
 
 
@@ -180,9 +176,9 @@ def _headroom(
 ) -> dict[str, Any]:
     base = scenario.load_scale
     start = search.at(base)
-    if not start["slos"]:
+    if not start.objectives:
         raise SimulationError(f"{scenario.name}: headroom needs at least one SLO to hold")
-    busiest = max((c["utilization"] for c in start["constraints"]), default=0.0)
+    busiest = max((c.utilization for c in start.constraints), default=0.0)
     # utilization law: the busiest resource reaches 100% near base / busiest, and SLOs
     # break before that; queueing makes it an upper bound
     hi = base / busiest if 0 < busiest < 1 else base * 2
@@ -231,7 +227,7 @@ def load_curve(
     jobs: int | None = None,
     progress: Callable[[float, bool], None] | None = None,
     runner: Runner | None = None,
-    known: dict[str, Any] | None = None,
+    known: Result | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Latency against load: the headroom search's evaluations, a few more scales so the
     curve has at least :data:`CURVE_POINTS` below the first breach, and one past the
@@ -241,14 +237,16 @@ def load_curve(
     (the same seed gives the same result, so it is not simulated again)."""
     search = _Search(scenario, jobs, progress, runner=runner)
     if known is not None:
-        search.results[float(f"{scenario.load_scale:.6g}")] = known
+        search.results[float(f"{scenario.load_scale:.6g}")] = (
+            known if isinstance(known, Result) else Result.of(known)
+        )
     with contextlib.nullcontext() if runner is not None else search.runner:
         h = _headroom(search, scenario, tolerance, 1000.0)
         breach = h["first_breach"]["load_scale"]
         low = min(search.results)
         # the utilization law from the lightest load simulated (a scenario saturated at
         # its own scale is searched downwards, so this is below saturation if anything is)
-        busiest = max((c["utilization"] for c in search.at(low)["constraints"]), default=0.0)
+        busiest = max((c.utilization for c in search.at(low).constraints), default=0.0)
         saturation = low / busiest if 0 < busiest < 1 else None
         for k in range(1, CURVE_POINTS):
             search.at(low + (breach - low) * k / CURVE_POINTS)
@@ -256,16 +254,16 @@ def load_curve(
             search.at(saturation * 1.1)
     points = []
     for scale, r in sorted(search.results.items()):
-        lat = r["latency_s"]
+        lat = r.latency
         points.append(
             {
                 "load_scale": scale,
                 "holds": _holds(r),
-                "saturated": r["saturated"],
-                "latency_s": {k: lat[k] for k in ("p50", "p95", "p99")},
-                "ci95": {k: lat["ci95"][k] for k in ("p50", "p95", "p99")},
-                "throughput_rps": r["throughput_rps"],
-                "busiest": r["constraints"][0] if r["constraints"] else None,
+                "saturated": r.saturated,
+                "latency_s": {k: lat.get(k) for k in ("p50", "p95", "p99")},
+                "ci95": {k: _listed(lat.ci95[k]) for k in ("p50", "p95", "p99")},
+                "throughput_rps": r.throughput_rps,
+                "busiest": asdict(r.constraints[0]) if r.constraints else None,
             }
         )
     return {
@@ -275,6 +273,11 @@ def load_curve(
         "knee": _knee(points),
         "saturation_scale": saturation,
     }
+
+
+def _listed(ci: tuple[float, float] | None) -> list[float] | None:
+    """An interval as the JSON form writes it."""
+    return None if ci is None else [ci[0], ci[1]]
 
 
 def _knee(points: list[dict[str, Any]]) -> float | None:

@@ -21,15 +21,16 @@ from collections.abc import Callable, Generator, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from capplan.results.model import Result
     from capplan.scenario.model import Scenario
     from capplan.sim.runner import Runner
 
 T = TypeVar("T")
-Search = Generator[list["Scenario"], list[dict[str, Any]], T]
+Search = Generator[list["Scenario"], list["Result"], T]
 """Yields the candidates to simulate next, is sent their results, returns its answer."""
 
 
-def one(scenario: Scenario) -> Search[dict[str, Any]]:
+def one(scenario: Scenario) -> Search[Result]:
     """The simplest search: one simulation, its result."""
     (result,) = yield [scenario]
     return result
@@ -42,7 +43,7 @@ def drive(
     max_visits: float | None = None,
 ) -> list[Any]:
     """Run ``searches`` to their answers, every round's candidates in one batch."""
-    from capplan.api import simulate_all
+    from capplan.api import run_all
 
     answers: dict[int, Any] = {}
     pending: dict[int, list[Scenario]] = {}
@@ -54,7 +55,7 @@ def drive(
     while pending:
         order = list(pending)
         batch = [c for i in order for c in pending[i]]
-        results = simulate_all(batch, max_visits=max_visits, runner=runner)
+        results = run_all(batch, max_visits=max_visits, runner=runner)
         at = 0
         for i in order:
             n = len(pending[i])
@@ -78,7 +79,7 @@ class Ahead:
     def __init__(self, make: Callable[[Any], Scenario], batch: int = 1):
         self.make = make
         self.batch = max(1, batch)
-        self.known: dict[Hashable, dict[str, Any]] = {}
+        self.known: dict[Hashable, Result] = {}
         self.simulated = 0
 
     @staticmethod
@@ -91,7 +92,7 @@ class Ahead:
 
     def get(
         self, config: Any, guesses: Sequence[Any] = ()
-    ) -> Generator[list[Scenario], list[dict[str, Any]], dict[str, Any]]:
+    ) -> Generator[list[Scenario], list[Result], Result]:
         k = self.key(config)
         if k not in self.known:
             todo = [config]

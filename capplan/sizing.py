@@ -29,6 +29,7 @@ from typing import Any
 
 from capplan.errors import SimulationError
 from capplan.kinds import as_deployment, kind_of
+from capplan.results.model import Result
 from capplan.scenario.components import (
     Autoscaling,
     ServiceComponent,
@@ -80,19 +81,19 @@ def _infra_target(s: Scenario, name: str) -> float:
 
 
 def _infrastructure(
-    s: Scenario, result: dict[str, Any], services: dict[str, ServiceComponent]
+    s: Scenario, result: Result, services: dict[str, ServiceComponent]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
     """Provisioned components above their target: the changed component and a report row."""
     changes: dict[str, tuple[Any, dict[str, Any]]] = {}
     for name, c in s.components.items():
         if name in services:
             continue
-        m = result["components"][name]
+        m = result.components[name]
         target = _infra_target(s, name)
         load = max(
-            m["utilization"],
-            m["offered_load"] if m["saturated"] else 0.0,
-            m.get("quota_demand", 0.0),
+            m.utilization,
+            m.offered_load if m.saturated else 0.0,
+            m.quota_demand or 0.0,
         )
         if load <= target:
             continue
@@ -262,7 +263,7 @@ def size_search(
     reasons: dict[str, str] = {}
     infra: dict[str, dict[str, Any]] = {}
     unmet = None
-    result: dict[str, Any] = {}
+    result: Result | None = None
     for round_ in range(1, max_rounds + 1):
         analytic = _analytic_need(with_replicas(s, replicas))
         proposal = {n: max(analytic.get(n, replicas[n]), floors.get(n, 1)) for n in services}
@@ -291,15 +292,12 @@ def size_search(
             continue
         raised = False
         for name, c in services.items():
-            m = result["components"][name]
+            m = result.components[name]
             target = _target(c)
-            load = max(
-                m["offered_load"] if m["saturated"] else m["utilization"],
-                m.get("cpu_utilization", 0.0),
-            )
+            load = m.load
             if load > target:
                 need = max(replicas[name] + 1, math.ceil(replicas[name] * load / target - 1e-9))
-                what = "CPU" if m.get("cpu_utilization", 0.0) >= m["utilization"] else "workers"
+                what = "CPU" if (m.cpu_utilization or 0.0) >= m.utilization else "workers"
                 reasons[name] = (
                     f"{what} {load * 100:.0f}% at {replicas[name]} replicas, above the {target * 100:.0f}% target"
                 )
@@ -307,17 +305,17 @@ def size_search(
                 raised = True
         if raised:
             continue
-        if all(row["passed"] for row in result["slos"]):
+        if result.slos_hold:
             break
-        top = max(services, key=lambda n: result["components"][n]["latency_share_p95"])
-        share = result["components"][top]["latency_share_p95"]
-        failing = ", ".join(sorted({r["name"] for r in result["slos"] if not r["passed"]}))
+        top = max(services, key=lambda n: result.components[n].latency_share_p95)
+        share = result.components[top].latency_share_p95
+        failing = ", ".join(sorted({o.name for o in result.missed}))
         if share < 0.05:
-            measured = result["components"]
-            most = max(measured, key=lambda n: measured[n]["latency_share_p95"])
+            measured = result.components
+            most = max(measured, key=lambda n: measured[n].latency_share_p95)
             unmet = (
                 f"{failing} missed while no service holds much of the slowest requests' "
-                f"time ({most} holds {measured[most]['latency_share_p95'] * 100:.0f}% of it)"
+                f"time ({most} holds {measured[most].latency_share_p95 * 100:.0f}% of it)"
             )
             break
         floors[top] = max(floors.get(top, 1), _grow(replicas[top]))
@@ -327,19 +325,18 @@ def size_search(
         culprit = top
     else:
         unmet = f"no stable size within {max_rounds} rounds"
+    assert result is not None  # max_rounds >= 1
 
     sized = with_replicas(s, replicas)
     # the HPA's floor: what today's load needs (load scale 1), by the same utilization law
     today_need = _analytic_need(s.model_copy(update={"load_scale": 1.0}))
     rows = []
     for name, c in services.items():
-        m = result["components"][name]
+        m = result.components[name]
         r, target = replicas[name], _target(c)
-        cpu = m.get("cpu_utilization")
+        cpu = m.cpu_utilization
         load, what = (
-            (cpu, "CPU")
-            if cpu is not None and cpu >= m["utilization"]
-            else (m["utilization"], "workers")
+            (cpu, "CPU") if cpu is not None and cpu >= m.utilization else (m.utilization, "workers")
         )
         if unmet is not None:
             reason = f"left at {r}: {unmet}"
@@ -359,10 +356,10 @@ def size_search(
             "replicas_today": today[name],
             "replicas": r,
             "reason": reason,
-            "utilization": m["utilization"],
+            "utilization": m.utilization,
         }
         if cpu is not None and c.cpu_per_request is not None:
-            row["cpu_use_per_replica"] = m["throughput_rps"] * c.cpu_per_request / r
+            row["cpu_use_per_replica"] = m.throughput_rps * c.cpu_per_request / r
             row["cpu_request"] = c.resources.requests.cpu  # type: ignore[union-attr]
         row["hpa_min_replicas"] = min(today_need.get(name, today[name]), r)
         row["hpa_max_replicas"] = math.ceil(r * HPA_MARGIN)
@@ -388,7 +385,7 @@ def size_search(
         "load_scale": s.load_scale,
         "components": rows,
         "infrastructure": list(infra.values()),
-        "slos_met": unmet is None and all(r["passed"] for r in result["slos"]),
+        "slos_met": unmet is None and result.slos_hold,
         "unmet": unmet,
         "result": result,
         "sized": sized,

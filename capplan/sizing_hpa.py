@@ -30,9 +30,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from capplan.api import simulate
+from capplan.api import run
 from capplan.autoscaling.hpa import SCALE_UP_DEFAULT
 from capplan.results.cost import pack
+from capplan.results.model import Objective, Result
 from capplan.scenario.autoscaling import Autoscaling, Behavior, ScalingRules
 from capplan.scenario.components import ServiceComponent
 from capplan.scenario.model import Scenario
@@ -158,11 +159,11 @@ HOT = 0.85
 """A component whose workers are busier than this in some window is short of replicas."""
 
 
-def _peaks(result: dict[str, Any], name: str) -> dict[str, Any]:
+def _peaks(result: Result, name: str) -> dict[str, Any]:
     """Over the run's windows: the busiest workers and CPU of ``name``, whether its workers
     ran out while its CPU stayed low (an HPA on CPU would not see it), and whether it
     lagged (replicas wanted, not ready)."""
-    wins = [w["components"][name] for w in result["timeline"]["windows"]]
+    wins = [w["components"][name] for w in result.section("timeline")["windows"]]
     workers = max((c["utilization"] or 0.0 for c in wins), default=0.0)
     cpu = max((c.get("cpu_utilization") or 0.0 for c in wins), default=0.0)
     lagged = any(
@@ -176,17 +177,19 @@ def _peaks(result: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _objectives(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [r for r in result["slos"] if r["name"].startswith("attainment ")]
-    return rows or result["slos"]
+def _objectives(result: Result) -> list[Objective]:
+    """The attainment objectives (judged window by window) when the scenario has them,
+    else every objective."""
+    rows = [o for o in result.objectives if o.name.startswith("attainment ")]
+    return rows or list(result.objectives)
 
 
-def _node_hours(s: Scenario, result: dict[str, Any]) -> float:
+def _node_hours(s: Scenario, result: Result) -> float:
     """Node-hours over the run (with ``costs``), else pod-hours of the services."""
-    run = (result.get("cost") or {}).get("run")
+    run = (result.section("cost") or {}).get("run")
     if run:
         return float(run["node_hours"])
-    tl = result["timeline"]
+    tl = result.section("timeline")
     hours = tl["window_s"] / 3600
     return sum(
         (w["components"][n].get("replicas_ready") or 0.0) * hours
@@ -276,18 +279,18 @@ def size_over_time(
     for name in s.components:
         if name not in scaled and name in need_hi:
             replicas[name] = need_hi[name]  # not autoscaled: held at the peak's need
-    best: tuple[Scenario, dict[str, Any], float] | None = None
+    best: tuple[Scenario, Result, float] | None = None
     cheaper_tried = False
     lowered = dict.fromkeys(scaled, 0)
     best_first: Scenario | None = None
     kept = hpas
     rounds: list[dict[str, Any]] = []
     candidate = _with(s, hpas, replicas)
-    result: dict[str, Any] = {}
+    result: Result | None = None
     for round_ in range(1, max_rounds + 1):
-        result = simulate(candidate, max_visits=max_visits, runner=runner)
+        result = run(candidate, max_visits=max_visits, runner=runner)
         cost = _node_hours(candidate, result)
-        met = all(r["passed"] for r in _objectives(result))
+        met = all(o.passed for o in _objectives(result))
         rounds.append({"round": round_, "node_hours": cost, "met": met})
         if progress:
             progress(round_, {n: h.max for n, h in hpas.items()})
@@ -307,7 +310,7 @@ def size_over_time(
             continue
         if best is not None:
             break  # the cheaper candidate missed: keep the one that met them
-        control = result.get("autoscaling") or {}
+        control = result.section("autoscaling") or {}
         cluster = control.get("cluster") or {}
         if cluster.get("max_nodes_binding") and candidate.costs is not None:
             need = _nodes_at_max(candidate)
@@ -385,6 +388,7 @@ def size_over_time(
                     f"target {before * 100:.0f}% -> {after * 100:.0f}%: meets the objectives "
                     "with fewer node-hours"
                 )
+    assert result is not None  # max_rounds >= 1
     rows = []
     for name, given in s.components.items():
         if not isinstance(given, ServiceComponent) or given.type != "service":
@@ -398,7 +402,7 @@ def size_over_time(
             "replicas": final.replicas,
             "reason": "; ".join(reasons.get(name, []))
             or f"not autoscaled: held at the busiest window's need ({need_hi.get(name)})",
-            "utilization": result["components"][name]["utilization"],
+            "utilization": result.components[name].utilization,
             "hpa_min_replicas": scaler.min if scaler else final.replicas,
             "hpa_max_replicas": scaler.max if scaler else final.replicas,
         }
@@ -415,13 +419,12 @@ def size_over_time(
         "slos_met": best is not None,
         "unmet": None
         if best is not None
-        else "no HPA setting tried met "
-        + ", ".join(r["name"] for r in objectives if not r["passed"]),
+        else "no HPA setting tried met " + ", ".join(o.name for o in objectives if not o.passed),
         "over_time": {
             "multiplier_peak": hi,
             "multiplier_trough": lo,
             "node_hours_today": _node_hours(original, today),
-            "objectives_met_today": all(r["passed"] for r in _objectives(today)),
+            "objectives_met_today": all(o.passed for o in _objectives(today)),
             "node_hours": _node_hours(candidate, result),
             "rounds": rounds,
         },

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from capplan.errors import SimulationError
+from capplan.results.model import Result
 from capplan.scenario.failures import Failures, NodeLoss, ZoneOutage
 from capplan.scenario.model import Scenario
 from capplan.searches import Ahead, Search, drive
@@ -146,28 +147,29 @@ def _search(
     zones = s.kubernetes.zones
     ahead = Ahead(lambda reps: confirm(with_replicas(s, reps)), batch)
     unmet = None
-    result: dict[str, Any] = {}
+    result: Result | None = None
     culprit: str | None = None
     for _ in range(ROUNDS):
         guesses = []
         if culprit is not None:
             guesses = [{**replicas, culprit: replicas[culprit] + k * step} for k in range(1, batch)]
         result = yield from ahead.get(dict(replicas), guesses)
-        missed = [r for r in result["slos"] if not r["passed"]]
+        missed = result.missed
         if not missed:
             unmet = None
             break
-        comps = result["components"]
-        culprit = max(replicas, key=lambda n: comps[n]["latency_share_p95"])
+        comps = result.components
+        culprit = max(replicas, key=lambda n: comps[n].latency_share_p95)
         gone = "zone a out" if failure == "zone_outage" else "the fullest node lost"
         unmet = (
-            f"{', '.join(sorted({r['name'] for r in missed}))} missed with {gone}; "
-            f"{culprit} holds {comps[culprit]['latency_share_p95'] * 100:.0f}% of the slowest "
+            f"{', '.join(sorted({o.name for o in missed}))} missed with {gone}; "
+            f"{culprit} holds {comps[culprit].latency_share_p95 * 100:.0f}% of the slowest "
             "requests' time"
         )
-        if comps[culprit]["latency_share_p95"] < 0.05:
+        if comps[culprit].latency_share_p95 < 0.05:
             break  # no service to add to: a store or a quota is what the zone took
         replicas[culprit] += step
+    assert result is not None  # ROUNDS >= 1
     return {
         "failure": failure,
         "zones": zones,

@@ -13,6 +13,7 @@ import yaml
 
 from capplan.gate import FAIL, INCONCLUSIVE, PASS
 from capplan.gate.verdicts import judge
+from capplan.results.model import Objective
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +50,14 @@ def gate(*args: object) -> subprocess.CompletedProcess[str]:
 
 
 def row(value, ci, target=1.0, name="latency_p95", scope="all"):
-    return {"name": name, "scope": scope, "target": target, "value": value, "ci95": ci}
+    return {
+        "name": name,
+        "scope": scope,
+        "target": target,
+        "value": value,
+        "ci95": ci,
+        "passed": value is not None and value <= target,
+    }
 
 
 @pytest.mark.parametrize(
@@ -65,7 +73,7 @@ def row(value, ci, target=1.0, name="latency_p95", scope="all"):
     ],
 )
 def test_verdict_is_decided_on_the_interval(value, ci, status):
-    v = judge("s", row(value, ci), ["db"] if value is None else [])
+    v = judge("s", Objective.of(row(value, ci)), ["db"] if value is None else [])
     assert v.status == status
     assert "latency_p95" in v.reason and "1.000s" in v.reason
     if value is None:

@@ -123,21 +123,33 @@ def test_headroom_needs_an_slo():
 def test_a_utilization_breach_names_the_quantity_the_objective_measures():
     """max_utilization counts busy workers; the first breach must not quote CPU at 161%."""
     from capplan.headroom import _first_breach
+    from capplan.results.model import Component, Constraint, Latency, Objective, Result
 
-    result = {
-        "slos": [
-            {
-                "name": "max_utilization",
-                "scope": "gunicorn",
-                "value": 0.9,
-                "target": 0.85,
-                "passed": False,
-            }
-        ],
-        "constraints": [{"component": "gunicorn", "resource": "cpu", "utilization": 1.61}],
-        "components": {
-            "gunicorn": {"utilization": 0.9, "constraints": {"workers": 0.9, "cpu": 1.61}}
-        },
-    }
+    gunicorn = Component(
+        utilization=0.9,
+        offered_load=0.9,
+        saturated=False,
+        throughput_rps=10.0,
+        latency_share_p95=1.0,
+        constraints={"workers": 0.9, "cpu": 1.61},
+        cpu_utilization=1.61,
+        quota_demand=None,
+        ci95={},
+    )
+    result = Result(
+        scenario="s",
+        load_scale=1.0,
+        latency=Latency(0.1, 0.1, 0.2, 0.3, {}),
+        throughput_rps=10.0,
+        error_rate=0.0,
+        saturated=False,
+        saturated_components=(),
+        constraints=(Constraint("gunicorn", "cpu", 1.61),),
+        components={"gunicorn": gunicorn},
+        objectives=(
+            Objective("max_utilization", "gunicorn", 0.85, 0.9, None, False, None, False),
+        ),
+        data={},
+    )
     b = _first_breach(result)
     assert (b["component"], b["resource"], b["utilization"]) == ("gunicorn", "workers", 0.9)

@@ -11,8 +11,11 @@ The exit code is 1 if anything failed, else 3 if anything is inconclusive, else 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from capplan.results.model import Objective, Result
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
@@ -52,18 +55,16 @@ def format_value(name: str, x: float) -> str:
     return f"{x:g}"
 
 
-def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
-    name, target, value, ci = row["name"], row["target"], row["value"], row["ci95"]
-    label = name if row["scope"] == "all" else f"{name} [{row['scope']}]"
+def judge(scenario: str, o: Objective, saturated: Sequence[str]) -> Verdict:
+    name, target, value, ci = o.name, o.target, o.value, o.ci95
+    label = o.label
     limit = format_value(name, target)
     if value is None:
-        why = (
-            f"{', '.join(saturated)} saturated" if saturated else (row.get("reason") or "no value")
-        )
+        why = f"{', '.join(saturated)} saturated" if saturated else (o.reason or "no value")
         return Verdict(
             scenario,
             name,
-            row["scope"],
+            o.scope,
             target,
             None,
             None,
@@ -75,16 +76,16 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
         return Verdict(
             scenario,
             name,
-            row["scope"],
+            o.scope,
             target,
             value,
             None,
             INCONCLUSIVE,
             f"{label} = {shown} with no confidence interval "
-            f"({row.get('no_interval') or 'one replication'}); target {limit}",
+            f"({o.no_interval or 'one replication'}); target {limit}",
         )
     interval = f"{shown} (95% CI {format_value(name, ci[0])} to {format_value(name, ci[1])})"
-    if row.get("at_least"):  # attainment: higher is better
+    if o.at_least:  # attainment: higher is better
         if ci[0] >= target:
             status, reason = PASS, f"{label} = {interval} reaches target {limit}"
         elif ci[1] < target:
@@ -97,24 +98,38 @@ def judge(scenario: str, row: dict[str, Any], saturated: list[str]) -> Verdict:
         status, reason = FAIL, f"{label} = {interval} exceeds target {limit}"
     else:
         status, reason = INCONCLUSIVE, f"{label} = {interval} straddles target {limit}"
-    return Verdict(scenario, name, row["scope"], target, value, ci, status, reason)
+    return Verdict(scenario, name, o.scope, target, value, [ci[0], ci[1]], status, reason)
 
 
-def evaluate(results: list[dict[str, Any]], confidence: float | None = None) -> list[Verdict]:
+def evaluate(
+    results: Sequence[Mapping[str, Any] | Result], confidence: float | None = None
+) -> list[Verdict]:
     """Every SLO of every scenario, judged on its confidence interval; with
     ``confidence``, a scenario with uncertain inputs passes an SLO only when it held in at
-    least that share of the samples over them."""
+    least that share of the samples over them. A result is typed, or in its JSON form (a
+    simulation's, or a load test's measurement: what is judged is its scenario, its
+    ``slos`` rows, its saturated components and its uncertainty)."""
     out = []
     for r in results:
-        for row in r["slos"]:
-            v = judge(r["scenario"], row, r["saturated_components"])
-            if confidence is not None and r.get("uncertainty"):
-                v = _by_probability(v, r["uncertainty"], confidence)
+        if isinstance(r, Result):
+            name, rows, saturated, u = (
+                r.scenario,
+                r.objectives,
+                r.saturated_components,
+                r.uncertainty,
+            )
+        else:
+            name, saturated, u = r["scenario"], r["saturated_components"], r.get("uncertainty")
+            rows = tuple(Objective.of(row) for row in r["slos"])
+        for o in rows:
+            v = judge(name, o, saturated)
+            if confidence is not None and u:
+                v = _by_probability(v, u, confidence)
             out.append(v)
     return out
 
 
-def _by_probability(v: Verdict, u: dict[str, Any], confidence: float) -> Verdict:
+def _by_probability(v: Verdict, u: Mapping[str, Any], confidence: float) -> Verdict:
     p = u["slo_probability"].get(f"{v.slo} [{v.scope}]")
     if p is None:
         return v

@@ -54,7 +54,7 @@ def render_over_time(result: dict[str, Any], scenario_name: str) -> Group:
             Text(row["reason"]),
         )
     parts: list[Any] = [table]
-    unit = "node-hours" if result["result"].get("cost") else "pod-hours"
+    unit = "node-hours" if result["result"].section("cost") else "pod-hours"
     today = "met" if ot["objectives_met_today"] else "missed"
     parts.append(
         Text(
