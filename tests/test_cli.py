@@ -160,6 +160,33 @@ def test_the_schema_accepts_the_bundled_scenarios_and_ranges():
     assert list(check.iter_errors(data))
 
 
+def test_the_overlay_schema_accepts_the_bundled_overlays_and_refuses_their_mistakes():
+    """A file with extends gives only what it changes: every bundled overlay passes the
+    --overlay schema (none passes the whole-scenario one), a misspelt key or a bad value in
+    one does not, and a file without extends is not an overlay."""
+    jsonschema = pytest.importorskip("jsonschema")
+    whole = jsonschema.Draft202012Validator(json.loads(runner.invoke(app, ["schema"]).output))
+    result = runner.invoke(app, ["schema", "--overlay"])
+    assert result.exit_code == 0, result.output
+    check = jsonschema.Draft202012Validator(json.loads(result.output))
+    overlays = []
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if "extends" in data:
+            overlays.append(path.name)
+            assert not list(check.iter_errors(data)), path
+            assert list(whole.iter_errors(data)), path
+        else:
+            assert list(check.iter_errors(data)), path
+    assert len(overlays) >= 4
+    data = yaml.safe_load((ROOT / "scenarios" / "10x-planned.yaml").read_text())
+    data["components"]["mcp-server"]["replicaz"] = 3
+    assert list(check.iter_errors(data))
+    data = yaml.safe_load((ROOT / "scenarios" / "10x.yaml").read_text())
+    data["load_scale"] = "ten"
+    assert list(check.iter_errors(data))
+
+
 def test_validate_command(tmp_path):
     a = tmp_path / "a.yaml"
     a.write_text(SMALL.format(name="now", scale=1))

@@ -535,16 +535,25 @@ def validate(files: Files) -> None:
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    overlay: Annotated[
+        bool,
+        typer.Option(
+            "--overlay",
+            help="The schema of a file that extends another (every key optional).",
+        ),
+    ] = False,
+) -> None:
     """Print the JSON Schema of the scenario language (for editor completion).
 
     Example:
 
         capplan schema > scenario.schema.json
+        capplan schema --overlay > overlay.schema.json
     """
     from capplan.scenario import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    typer.echo(json.dumps(json_schema(overlay), indent=2))
 
 
 def main() -> None:

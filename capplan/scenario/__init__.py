@@ -37,8 +37,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def json_schema() -> dict[str, object]:
-    """JSON Schema of the scenario language, for editors and other tools."""
+def json_schema(overlay: bool = False) -> dict[str, object]:
+    """JSON Schema of the scenario language, for editors and other tools. With
+    ``overlay``: of a file that ``extends`` another, which gives only what it changes
+    (merged key by key into what it extends), so no key is required and a component need
+    not repeat its ``type``; unknown keys and bad values are still refused."""
     from capplan.scenario.model import Scenario
 
     schema = Scenario.model_json_schema(by_alias=True)
@@ -46,7 +49,30 @@ def json_schema() -> dict[str, object]:
     schema["title"] = "capplan scenario, version 1"
     schema = _ranges_allowed(schema)
     schema.setdefault("$defs", {})["Range"] = RANGE_SCHEMA
+    if overlay:
+        schema = _partial(schema)
+        schema["title"] = "capplan scenario overlay (a file with extends), version 1"
+        schema["required"] = ["extends"]
     return schema
+
+
+def _partial(node: Any) -> Any:
+    """Every ``required`` dropped and every ``oneOf`` made ``anyOf`` (a part of a
+    component may fit several types' schemas)."""
+    if isinstance(node, list):
+        return [_partial(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "required" and isinstance(v, list):
+            continue
+        if k == "discriminator":
+            continue  # the type may be the extended file's
+        out["anyOf" if k == "oneOf" else k] = (
+            {n: _partial(s) for n, s in v.items()} if k == "properties" else _partial(v)
+        )
+    return out
 
 
 RANGE_SCHEMA: dict[str, object] = {
