@@ -80,7 +80,6 @@ class Ahead:
         self.make = make
         self.batch = max(1, batch)
         self.known: dict[Hashable, Result] = {}
-        self.simulated = 0
 
     @staticmethod
     def key(config: Any) -> Hashable:
@@ -102,7 +101,6 @@ class Ahead:
                 if self.key(g) not in self.known and all(self.key(g) != self.key(t) for t in todo):
                     todo.append(g)
             results = yield [self.make(c) for c in todo]
-            self.simulated += len(todo)
             for c, r in zip(todo, results, strict=True):
                 self.known[self.key(c)] = r
         return self.known[k]

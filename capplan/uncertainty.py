@@ -24,6 +24,7 @@ import numpy as np
 from capplan.sweep import NUMBER
 
 if TYPE_CHECKING:
+    from capplan.results.model import Result
     from capplan.scenario.model import Scenario
     from capplan.sim.runner import Runner
 
@@ -33,28 +34,25 @@ HEADLINE = ("latency_mean", "latency_p95", "latency_p99", "error_rate", "through
 component's utilization and the monthly cost (:func:`figures`)."""
 
 
-def figures(r: dict[str, Any]) -> dict[str, tuple[float | None, list[float] | None]]:
+def figures(r: Result) -> dict[str, tuple[float | None, tuple[float, float] | None]]:
     """Every output a result's spread is reported for, by name: (value, its 95% interval
     over the replications)."""
-    lat, lci = r["latency_s"], r["latency_s"].get("ci95") or {}
-    out: dict[str, tuple[float | None, list[float] | None]] = {
-        f"latency_{s}": (lat[s], lci.get(s)) for s in ("mean", "p95", "p99")
+    lat = r.latency
+    out: dict[str, tuple[float | None, tuple[float, float] | None]] = {
+        f"latency_{s}": (lat.get(s), lat.ci95.get(s)) for s in ("mean", "p95", "p99")
     }
-    out["error_rate"] = (r["error_rate"], r.get("error_rate_ci95"))
-    out["throughput_rps"] = (r["throughput_rps"], r.get("throughput_rps_ci95"))
-    for name, q in r["requests"].items():
-        out[f"requests.{name}.latency_p95"] = (
-            q["latency_s"]["p95"],
-            (q["latency_s"].get("ci95") or {}).get("p95"),
-        )
-    for name, c in r["components"].items():
-        out[f"components.{name}.utilization"] = (
-            c["utilization"],
-            (c.get("ci95") or {}).get("utilization"),
-        )
-    cost = r.get("cost") or {}
+    interval = r.data.get("error_rate_ci95")
+    out["error_rate"] = (r.error_rate, (interval[0], interval[1]) if interval else None)
+    interval = r.data.get("throughput_rps_ci95")
+    out["throughput_rps"] = (r.throughput_rps, (interval[0], interval[1]) if interval else None)
+    for name, q in r.requests.items():
+        out[f"requests.{name}.latency_p95"] = (q.latency.p95, q.latency.ci95.get("p95"))
+    for name, c in r.components.items():
+        out[f"components.{name}.utilization"] = (c.utilization, c.ci95.get("utilization"))
+    cost = r.section("cost") or {}
     if cost.get("monthly_usd") is not None:
-        out["cost.monthly_usd"] = (cost["monthly_usd"], cost.get("monthly_usd_ci95"))
+        ci = cost.get("monthly_usd_ci95")
+        out["cost.monthly_usd"] = (cost["monthly_usd"], (ci[0], ci[1]) if ci else None)
     return out
 
 
@@ -298,21 +296,19 @@ def simulate_uncertain(
     """The result at the central inputs, with an ``uncertainty`` section (docs/json.md)."""
     from scipy.stats import spearmanr
 
-    from capplan.api import simulate_all
+    from capplan.api import run_all
 
     inputs: list[Uncertain] = scenario._uncertain
     us, scns = sample_scenarios(scenario, samples, scenario.simulation.seed)
-    results = simulate_all(
-        [scenario, *scns], runner=runner, progress=progress, max_visits=max_visits
-    )
-    central, spread = results[0], results[1:]
+    results = run_all([scenario, *scns], runner=runner, progress=progress, max_visits=max_visits)
+    typed_central, spread = results[0], results[1:]
     drawn = [figures(r) for r in spread]
-    values = {o: [d.get(o, (None, None))[0] for d in drawn] for o in figures(central)}
+    values = {o: [d.get(o, (None, None))[0] for d in drawn] for o in figures(typed_central)}
     outputs = {o: _quantiles(v) for o, v in values.items()}
     held: dict[str, list[bool]] = {}
     for r in spread:
-        for slo in r["slos"]:
-            held.setdefault(f"{slo['name']} [{slo['scope']}]", []).append(bool(slo["passed"]))
+        for objective in r.objectives:
+            held.setdefault(f"{objective.name} [{objective.scope}]", []).append(objective.passed)
     sensitivity: dict[str, list[dict[str, Any]]] = {}
     for o, vals in values.items():
         ranked = []
@@ -324,6 +320,7 @@ def simulate_uncertain(
             if not math.isnan(rho):
                 ranked.append({"input": spec.name, "rank_correlation": float(rho)})
         sensitivity[o] = sorted(ranked, key=lambda x: -abs(x["rank_correlation"]))
+    central = typed_central.to_dict()
     central["uncertainty"] = {
         "samples": samples,
         "method": "Latin hypercube over the ranges' quantiles (scipy.stats.qmc), each "

@@ -149,6 +149,7 @@ def uncertainty_table(r: dict[str, Any]) -> Table:
     """A result's spread across its uncertain inputs beside the simulation's interval:
     the whole system's outputs, the cost, and the three busiest components (every output
     is in the JSON)."""
+    from capplan.results.model import Result
     from capplan.uncertainty import HEADLINE, figures
 
     u = r["uncertainty"]
@@ -160,7 +161,7 @@ def uncertainty_table(r: dict[str, Any]) -> Table:
     )
     for col in ("output", "central", "p5", "p50", "p95", "follows"):
         table.add_column(col)
-    central = figures(r)
+    central = figures(Result.of(r))
     busiest = sorted(
         (k for k in u["outputs"] if k.endswith(".utilization")),
         key=lambda k: -(u["outputs"][k]["p95"] or 0.0),

@@ -146,6 +146,26 @@ class Component:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestType:
+    """One request type's latency and traffic over the measured run."""
+
+    latency: Latency
+    throughput_rps: float
+    error_rate: float
+    saturated_by: tuple[str, ...]
+    """Saturated components it passes through (its latency is then None)."""
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> RequestType:
+        return cls(
+            latency=Latency.of(d["latency_s"]),
+            throughput_rps=float(d["throughput_rps"]),
+            error_rate=float(d["error_rate"]),
+            saturated_by=tuple(d.get("saturated_by") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """One scenario's simulated result; :attr:`data` is its JSON form (docs/json.md)."""
 
@@ -159,6 +179,7 @@ class Result:
     constraints: tuple[Constraint, ...]
     """Every limited resource, the binding one first."""
     components: Mapping[str, Component]
+    requests: Mapping[str, RequestType]
     objectives: tuple[Objective, ...]
     data: Mapping[str, Any]
 
@@ -179,6 +200,7 @@ class Result:
                 for c in d["constraints"]
             ),
             components={n: Component.of(c) for n, c in d["components"].items()},
+            requests={n: RequestType.of(q) for n, q in d["requests"].items()},
             objectives=tuple(Objective.of(row) for row in d["slos"]),
             data=d,
         )

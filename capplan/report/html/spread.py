@@ -139,10 +139,11 @@ def uncertainty_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Per output (the whole system's first, then the cost, each request type's p95 and
     each component's utilization): the central inputs' estimate and interval, and
     p5/p50/p95 across the samples of the inputs, with the input it follows most."""
+    from capplan.results.model import Result
     from capplan.uncertainty import figures
 
     u = result["uncertainty"]
-    central = figures(result)
+    central = figures(Result.of(result))
     rows = []
     for key, spread in u["outputs"].items():
         value, ci = central.get(key, (None, None))
