@@ -322,3 +322,36 @@ def test_other_commands_refuse_an_output_they_cannot_write(
     code, _, err = cli(command, str(made["steady"]), "--no-progress", *rest)
     assert code == 2 and message in err and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_saturated_sweep_point_is_drawn_above_the_rest_not_dropped() -> None:
+    """A point without a finite p95 (saturated) is still a point of the sweep: drawn as a
+    triangle above the highest finite p95 and the objective, not left out."""
+    from capplan.report.html.spread import sweep_chart
+
+    def point(scale: float, p95: float | None) -> dict[str, Any]:
+        return {
+            "point": 1,
+            "load_scale": scale,
+            "latency_p50": p95,
+            "latency_p95": p95,
+            "p95_low": None if p95 is None else p95 * 0.9,
+            "p95_high": None if p95 is None else p95 * 1.1,
+            "error_rate": 0.0,
+            "throughput_rps": 1.0,
+            "slos_hold": p95 is not None and p95 <= 0.5,
+            "saturated": p95 is None,
+        }
+
+    sweep = {
+        "scenario": "s",
+        "varied": ["load_scale"],
+        "rows": [point(1, 0.2), point(2, 0.4), point(3, None)],
+        "summary": [],
+        "p95_target": 0.5,
+    }
+    spec = sweep_chart(sweep)
+    assert spec is not None
+    rows = [r for d in spec["datasets"].values() for r in d if r.get("v0") == 3]
+    assert rows and all(r["verdict"] == "saturated" for r in rows)
+    assert all(r["shown_p95"] == pytest.approx(0.75) for r in rows)  # 1.5 x the objective

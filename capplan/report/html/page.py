@@ -192,8 +192,9 @@ def render(
             f"sweep-{i}",
             spread.sweep_chart(sw),
             f"{sw['scenario']}: p95 latency (log scale, 95% interval) at each point of the "
-            f"sweep over {', '.join(sw['varied'])}; hollow where an objective was missed; "
-            "the dashed red line is the p95 objective.",
+            f"sweep over {', '.join(sw['varied'])}; hollow where an objective was missed, "
+            "a triangle above the rest where the system saturated (no finite p95); the "
+            "dashed red line is the p95 objective.",
         )
     uncertain = [r for r in results if r.get("uncertainty")]
     for r in uncertain:

@@ -85,12 +85,23 @@ def _numeric(values: list[Any]) -> bool:
 
 def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any] | None:
     """p95 latency (log scale, 95% interval) against the first varied value, one colour
-    per value of the second, hollow where an SLO missed; the p95 objective dashed."""
-    rows = [r for r in sweep["rows"] if r["latency_p95"] is not None]
+    per value of the second, hollow where an SLO missed, and a point saturated (no finite
+    p95: the queue grows as long as the run lasts) drawn above the rest as a triangle;
+    the p95 objective dashed."""
+    rows = [dict(r) for r in sweep["rows"]]
     if not rows or not sweep["varied"]:
         return None
+    finite = [r["latency_p95"] for r in rows if r["latency_p95"] is not None]
+    target = sweep.get("p95_target")
+    top = max([*finite, *([target] if target is not None else [])], default=1.0) * 1.5
+    for r in rows:
+        r["shown_p95"] = top if r["latency_p95"] is None else r["latency_p95"]
+        r["verdict"] = (
+            "saturated"
+            if r["latency_p95"] is None
+            else ("SLOs hold" if r["slos_hold"] else "SLO missed")
+        )
     data = pd.DataFrame(rows)
-    data["verdict"] = data["slos_hold"].map({True: "SLOs hold", False: "SLO missed"})
     # a YAML path's dots would read as nested fields: the chart's columns are v0, v1...
     names = {f"v{i}": v for i, v in enumerate(sweep["varied"])}
     data = data.rename(columns={v: k for k, v in names.items()})
@@ -106,13 +117,20 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any] | None:
     encode: dict[str, Any] = {"x": x}
     if len(names) > 1:
         encode["color"] = alt.Color("v1:N", title=names["v1"])
-    y = alt.Y("latency_p95:Q", scale=alt.Scale(type="log"), title="p95 latency (s)")
+    y = alt.Y("shown_p95:Q", scale=alt.Scale(type="log"), title="p95 latency (s)")
     dots = (
         alt.Chart(data)
         .mark_point(size=50)
         .encode(
             y=y,
-            shape=alt.Shape("verdict:N", title=None),
+            shape=alt.Shape(
+                "verdict:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["SLOs hold", "SLO missed", "saturated"],
+                    range=["circle", "circle", "triangle-up"],
+                ),
+            ),
             fill=alt.condition(
                 "datum.slos_hold", alt.value("currentColor"), alt.value("transparent")
             ),
@@ -126,9 +144,9 @@ def sweep_chart(sweep: dict[str, Any]) -> dict[str, Any] | None:
     bands = data.dropna(subset=["p95_low", "p95_high"])
     if len(bands):
         layers.append(alt.Chart(bands).mark_rule().encode(y="p95_low:Q", y2="p95_high:Q", **encode))
-    if sweep.get("p95_target") is not None:
+    if target is not None:
         layers.append(
-            alt.Chart(pd.DataFrame([{"target": sweep["p95_target"]}]))
+            alt.Chart(pd.DataFrame([{"target": target}]))
             .mark_rule(color="#b00020", strokeDash=[6, 3])
             .encode(y="target:Q", tooltip=[alt.Tooltip("target:Q", title="p95 objective (s)")])
         )
