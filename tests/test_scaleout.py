@@ -119,13 +119,24 @@ def test_an_interrupt_leaves_no_work_on_the_cluster(dask_address: str, scenario_
     assert left == 0
 
 
-def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(scenario_file: Path) -> None:
+@pytest.mark.parametrize("command", ["simulate", "headroom", "size", "report"])
+def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(
+    scenario_file: Path, tmp_path: Path, command: str
+) -> None:
+    """Every command that takes --dask says so at once, and writes nothing."""
     pytest.importorskip("distributed")
+    out = {
+        "size": ["--out", str(tmp_path / "sized.yaml")],
+        "report": ["--out", str(tmp_path / "r.html")],
+    }
     start = time.monotonic()
-    code, _, err = cli("simulate", str(scenario_file), "--dask", "tcp://127.0.0.1:9")
+    code, _, err = cli(
+        command, str(scenario_file), *out.get(command, []), "--dask", "tcp://127.0.0.1:9"
+    )
     assert code == 2 and "Traceback" not in err, err
     assert "no Dask scheduler answered" in err and "tcp://127.0.0.1:9" in err
     assert time.monotonic() - start < 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mm2.yaml"]
 
 
 def test_a_sweep_sets_each_value_and_validates_each_point(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from capplan.cli.app import (
+    Dask,
     Jobs,
     Replications,
     Samples,
@@ -101,6 +102,7 @@ def report(
     seed: Seed = None,
     replications: Replications = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     progress: ShowProgress = True,
     samples: Samples = 32,
 ) -> None:
@@ -127,15 +129,17 @@ def report(
             verdict = "SLOs hold" if holds else "SLO breached"
             err.print(f"  {name} at {load_scale:8.3f}x: {verdict}", highlight=False)
 
-        with replication_bar(scenarios, progress) as advance:
+        from capplan.cluster import runner_for
+
+        with runner_for(jobs, dask) as runner, replication_bar(scenarios, progress) as advance:
             fresh = compute(
                 scenarios,
                 sources_of(files),
                 curve=curve,
-                jobs=jobs,
                 progress=advance,
                 on_point=point if progress else None,
                 samples=samples,
+                runner=runner,
             )
         for key in PARTS:
             data[key] += fresh[key]

@@ -20,6 +20,7 @@ from capplan.report.html.spread import compact_sweep, is_sweep
 
 if TYPE_CHECKING:
     from capplan.sim import Progress
+    from capplan.sim.runner import Runner
 
 __all__ = ["HTML_SUFFIXES", "check_html_path", "compute", "payload", "read_inputs", "render"]
 
@@ -70,30 +71,42 @@ def compute(
     progress: Progress | None = None,
     on_point: Callable[[str, float, bool], None] | None = None,
     samples: int = 32,
+    runner: Runner | None = None,
 ) -> dict[str, Any]:
     """Simulate ``scenarios`` and, with ``curve``, sweep the load of each whose run is
     stationary (a time-varying run's own timeline is its picture). A scenario with
     uncertain inputs is also simulated at ``samples`` points over them
     (:mod:`capplan.uncertainty`). ``progress`` counts the first simulations'
-    replications; ``on_point(scenario, load scale, SLOs hold)`` follows the sweep."""
+    replications; ``on_point(scenario, load scale, SLOs hold)`` follows the sweep.
+    ``runner``: where the simulations run (default: ``jobs`` local processes)."""
     from capplan.api import simulate_all
     from capplan.headroom import load_curve
     from capplan.sim.runner import Runner
     from capplan.uncertainty import simulate_uncertain
 
-    with Runner(jobs) as runner:
-        results = simulate_all(scenarios, progress=progress, runner=runner)
-        for i, s in enumerate(scenarios):
-            if s._uncertain:
-                results[i] = simulate_uncertain(s, samples=samples, runner=runner)
-        curves = []
-        if curve:
-            for s, r in zip(scenarios, results, strict=True):
-                if r["timeline"]["stationary"] and r["slos"]:
-                    follow = None
-                    if on_point is not None:
-                        follow = functools.partial(on_point, s.name)
-                    curves.append(load_curve(s, runner=runner, progress=follow, known=r))
+    if runner is None:
+        with Runner(jobs) as own:
+            return compute(
+                scenarios,
+                sources,
+                curve=curve,
+                progress=progress,
+                on_point=on_point,
+                samples=samples,
+                runner=own,
+            )
+    results = simulate_all(scenarios, progress=progress, runner=runner)
+    for i, s in enumerate(scenarios):
+        if s._uncertain:
+            results[i] = simulate_uncertain(s, samples=samples, runner=runner)
+    curves = []
+    if curve:
+        for s, r in zip(scenarios, results, strict=True):
+            if r["timeline"]["stationary"] and r["slos"]:
+                follow = None
+                if on_point is not None:
+                    follow = functools.partial(on_point, s.name)
+                curves.append(load_curve(s, runner=runner, progress=follow, known=r))
     return payload(results, curves, None, sources)
 
 
