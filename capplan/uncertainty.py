@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from capplan.results.model import interval
 from capplan.sweep import NUMBER
 
 if TYPE_CHECKING:
@@ -41,18 +42,15 @@ def figures(r: Result) -> dict[str, tuple[float | None, tuple[float, float] | No
     out: dict[str, tuple[float | None, tuple[float, float] | None]] = {
         f"latency_{s}": (lat.get(s), lat.ci95.get(s)) for s in ("mean", "p95", "p99")
     }
-    interval = r.data.get("error_rate_ci95")
-    out["error_rate"] = (r.error_rate, (interval[0], interval[1]) if interval else None)
-    interval = r.data.get("throughput_rps_ci95")
-    out["throughput_rps"] = (r.throughput_rps, (interval[0], interval[1]) if interval else None)
+    out["error_rate"] = (r.error_rate, interval(r.data.get("error_rate_ci95")))
+    out["throughput_rps"] = (r.throughput_rps, interval(r.data.get("throughput_rps_ci95")))
     for name, q in r.requests.items():
         out[f"requests.{name}.latency_p95"] = (q.latency.p95, q.latency.ci95.get("p95"))
     for name, c in r.components.items():
         out[f"components.{name}.utilization"] = (c.utilization, c.ci95.get("utilization"))
     cost = r.section("cost") or {}
     if cost.get("monthly_usd") is not None:
-        ci = cost.get("monthly_usd_ci95")
-        out["cost.monthly_usd"] = (cost["monthly_usd"], (ci[0], ci[1]) if ci else None)
+        out["cost.monthly_usd"] = (cost["monthly_usd"], interval(cost.get("monthly_usd_ci95")))
     return out
 
 

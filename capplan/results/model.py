@@ -21,7 +21,8 @@ from typing import Any
 Interval = tuple[float, float]
 
 
-def _interval(x: Any) -> Interval | None:
+def interval(x: Any) -> Interval | None:
+    """An interval as the JSON form writes it ([low, high] or null), as a tuple."""
     return None if x is None else (float(x[0]), float(x[1]))
 
 
@@ -48,7 +49,7 @@ class Latency:
             _number(d["p50"]),
             _number(d["p95"]),
             _number(d["p99"]),
-            {k: _interval(ci.get(k)) for k in ("mean", "p50", "p95", "p99")},
+            {k: interval(ci.get(k)) for k in ("mean", "p50", "p95", "p99")},
         )
 
     def get(self, stat: str) -> float | None:
@@ -80,7 +81,7 @@ class Objective:
             scope=str(d["scope"]),
             target=float(d["target"]),
             value=_number(d["value"]),
-            ci95=_interval(d["ci95"]),
+            ci95=interval(d["ci95"]),
             passed=bool(d["passed"]),
             reason=d.get("reason"),
             confident=bool(d.get("confident", False)),
@@ -133,7 +134,7 @@ class Component:
             constraints={k: float(v) for k, v in d["constraints"].items()},
             cpu_utilization=_number(d.get("cpu_utilization")),
             quota_demand=_number(d.get("quota_demand")),
-            ci95={k: _interval(v) for k, v in (d.get("ci95") or {}).items()},
+            ci95={k: interval(v) for k, v in (d.get("ci95") or {}).items()},
         )
 
     @property
