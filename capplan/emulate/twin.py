@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from array import array
 from collections.abc import Generator
 from typing import Any
 
@@ -58,7 +59,9 @@ class Twin:
         timeout), as a real server would."""
         self._catch_up()
         done: asyncio.Future[str | None] = self.loop.create_future()
-        req = RequestState(len(self.stations))
+        req = RequestState(
+            array("d", bytes(8 * len(self.stations))), self.env.now, self.index[name], None
+        )
         req.gen = self._request(self.index[name], req, done)
         self.env.start(req)
         self._schedule()

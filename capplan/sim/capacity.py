@@ -101,6 +101,7 @@ class Group:
         "queue",
         "queue_limit",
         "ready",
+        "round_robin",
         "rr",
     )
 
@@ -108,6 +109,7 @@ class Group:
         self.kernel = kernel
         self.meter = meter
         self.policy = policy
+        self.round_robin = policy == "round_robin"
         self.queue_limit = queue_limit
         self.ready: list[Replica] = []
         self.rr = -1
@@ -190,25 +192,29 @@ class Group:
         return QUEUED
 
     def abandon(self, task: Task) -> None:
-        """``task`` stops waiting (it was interrupted while parked after
-        :meth:`acquire`): out of the queue it waits in, or, when a worker was granted to it
-        and the hand-over is still to come, that worker given back."""
-        parked = task.parked
-        task.parked = None
-        meter = self.meter
-        if parked.__class__ is Replica:
-            release(parked, meter, self.kernel, self.kernel.now, 0.0, count=False)
+        """``task`` stops waiting (see :func:`abandon`)."""
+        abandon(task, self.meter, self.kernel)
+
+
+def abandon(task: Task, meter: Meter, kernel: Kernel) -> None:
+    """``task`` stops waiting (it was interrupted while parked after :meth:`Group.acquire`):
+    out of the queue it waits in, or, when a worker was granted to it and the hand-over is
+    still to come, that worker given back. ``meter``: the component's it waits at."""
+    parked = task.parked
+    task.parked = None
+    if parked.__class__ is Replica:
+        release(parked, meter, kernel, kernel.now, 0.0, count=False)
+        return
+    if parked is None:
+        return
+    for entry in parked:
+        if entry[0] is task:
+            parked.remove(entry)
+            meter.queued -= 1
+            meter.withdrawn += 1
+            meter.arrive_sum -= entry[1]
+            meter.wait_sum += kernel.now - entry[1]
             return
-        if parked is None:
-            return
-        for entry in parked:
-            if entry[0] is task:
-                parked.remove(entry)
-                meter.queued -= 1
-                meter.withdrawn += 1
-                meter.arrive_sum -= entry[1]
-                meter.wait_sum += self.kernel.now - entry[1]
-                return
 
 
 def release(

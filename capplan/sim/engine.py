@@ -11,6 +11,7 @@ and ``unfinished`` otherwise; either way the run ends on time.
 from __future__ import annotations
 
 import gc
+from array import array
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -18,10 +19,11 @@ from capplan.scenario.model import Scenario
 from capplan.sim.control import ControlPlane, wanted
 from capplan.sim.failures import Injector
 from capplan.sim.kernel import Kernel, Task
+from capplan.sim.ledger import Ledger
 from capplan.sim.load import Curve
-from capplan.sim.plan import RequestPlan, compile_scenario
+from capplan.sim.plan import RequestPlan, compile_scenario, mark_direct
 from capplan.sim.records import LatencySummary, ReplicationRecord, TypeRecord
-from capplan.sim.sketch import FLUSH, LatencySketch
+from capplan.sim.sketch import LatencySketch
 from capplan.sim.stations.base import Request, StationMeasure
 from capplan.sim.steps import run_steps
 from capplan.sim.streams import Streams
@@ -50,19 +52,20 @@ def _spent(
 
 
 class RequestState(Request):
-    """One request in flight: the task that runs it, where its time goes, station by
-    station, and who waits for it (a closed workload's user)."""
+    """One request in flight: the task that runs it, when it came and of what type, where
+    its time goes, station by station, and who waits for it (a closed workload's user)."""
 
-    __slots__ = ("done", "waiter")
+    __slots__ = ("done", "index", "t0", "waiter")
 
-    def __init__(self, stations: int):
-        self.gen = None  # type: ignore[assignment]  # set before it starts
+    def __init__(self, spent: array[float], t0: float, index: int, waiter: Task | None):
         self.seq = 0
         self.lag = 0.0
-        self.spent = [0.0] * stations
+        self.spent = spent
         self.memo = None
         self.retry_after = 0.0
-        self.waiter: Task | None = None
+        self.t0 = t0
+        self.index = index
+        self.waiter = waiter
         self.done = False
 
     run = run_steps  # req.run(steps): the step runner itself, no call in between
@@ -83,26 +86,19 @@ EARLY_STOP_LOAD = 1.02
 
 class _Replication:
     __slots__ = (
-        "arrivals",
         "book",
         "controllers",
         "curve",
         "end",
-        "errors",
-        "in_system",
-        "in_system_done",
-        "in_system_t0",
-        "inflight",
         "injector",
         "kernel",
-        "latency",
+        "ledger",
         "n_stations",
-        "next_id",
+        "no_time",
         "offset",
         "plane",
         "plans",
         "scenario",
-        "sojourn_sum",
         "start",
         "stationary",
         "stations",
@@ -144,24 +140,15 @@ class _Replication:
             if scenario.fails
             else None
         )
+        mark_direct(self.plans)  # failures may have changed what the stations track
         self.stationary = w.stationary and not controllers and self.injector is None
-        n = len(self.plans)
-        self.latency = LatencySketch(n, len(self.stations))
         self.n_stations = len(self.stations)
-        self.errors: list[dict[str, int]] = [{} for _ in range(n)]
-        self.arrivals = [0] * n
-        self.sojourn_sum = [0.0] * n
-        self.inflight: dict[int, tuple[float, int]] = {}
-        self.next_id = 0
-        # requests in the system, integrated over time for Little's law: the sojourns
-        # completed plus, for those still in, the time since they came (in_system_area)
-        self.in_system = 0
-        self.in_system_t0 = 0.0
-        self.in_system_done = 0.0
+        self.no_time = array("d", bytes(8 * self.n_stations))
+        """A new request's time per station (zero), copied for each."""
+        self.ledger = Ledger(len(self.plans), self.n_stations, self.start, self.end, self.book)
 
     def start_request(self, index: int, waiter: Task | None = None) -> RequestState:
-        req = RequestState(self.n_stations)
-        req.waiter = waiter
+        req = RequestState(self.no_time[:], self.kernel.now, index, waiter)
         req.gen = self.request(req, index)
         self.kernel.start(req)
         return req
@@ -169,69 +156,32 @@ class _Replication:
     def request(self, req: RequestState, index: int) -> Steps:
         kernel = self.kernel
         plan: RequestPlan = self.plans[index]
-        t0 = kernel.now
-        measured = self.start <= t0 < self.end
-        book = self.book
-        if measured:
-            rid = self.next_id
-            self.next_id += 1
-            self.inflight[rid] = (t0, index)
-            self.arrivals[index] += 1
-            book.offered += 1
-        self.in_system += 1
-        self.in_system_t0 += t0
-        cause = None
-        for step in plan.steps:  # run_steps, one generator frame less on the hot path
-            if step.simple:
-                cause = yield from step.station.visit(step, req)
-            else:
-                cause = yield from run_steps(req, (step,))
-            if cause is not None:
-                break
+        ledger = self.ledger
+        t0 = req.t0
+        ledger.started += 1
+        ledger.started_t0 += t0
+        ledger.live.append(req)
+        cause = yield from run_steps(req, plan.steps)
         if req.lag:  # its completion happens at its own time
             lag = req.lag
             req.lag = 0.0
             yield lag
         now = kernel.now
-        elapsed = now - t0
-        self.in_system -= 1
-        self.in_system_t0 -= t0
-        self.in_system_done += elapsed
         req.done = True
         if req.waiter is not None:
             kernel.wake(req.waiter)
-        if cause is None and plan.timeout is not None and elapsed > plan.timeout:
-            cause = "timeout"
-        # the timeline: completions in the window they end in
-        if book.start <= now < book.end:
-            if cause is None:
-                book.completed += 1
-                book.latencies.append(elapsed)
-            else:
-                book.errors[cause] = book.errors.get(cause, 0) + 1
-        if not measured:
-            return None
-        k = int((t0 - self.start) // book.window_s)
-        if k < book.count:  # the sojourn of the window it came in (for Little's law)
-            book.sojourn[k] += elapsed
-            book.finished[k] += 1
-        del self.inflight[rid]
-        self.sojourn_sum[index] += elapsed
-        if cause is None:
-            sketch = self.latency  # LatencySketch.add, inline
-            sketch.buffer_latency.append(elapsed)
-            sketch.buffer_kind.append(index)
-            sketch.buffer_spent.extend(req.spent)
-            if len(sketch.buffer_latency) >= FLUSH:
-                sketch.flush()
+        if cause is None and (plan.timeout is None or now - t0 <= plan.timeout):
+            ledger.t0.append(t0)  # Ledger.settle accounts for it at the window's end
+            ledger.t1.append(now)
+            ledger.kind.append(index)
+            ledger.spent.extend(req.spent)
         else:
-            errs = self.errors[index]
-            errs[cause] = errs.get(cause, 0) + 1
+            ledger.failed(t0, now, index, cause or "timeout")
         return None
 
     @property
     def in_system_area(self) -> float:
-        return self.in_system_done + self.in_system * self.kernel.now - self.in_system_t0
+        return self.ledger.area(self.kernel.now)
 
     def snapshot(self) -> dict[str, Any]:
         return {name: st.snapshot() for name, st in self.stations.items()}
@@ -277,8 +227,10 @@ class _Replication:
         if self.injector is not None:
             for process in self.injector.processes():
                 kernel.spawn(process)
+        ledger = self.ledger
         if self.start > 0:
             kernel.run(until=self.start)
+        started0 = opened = ledger.started
         if plane is not None:
             plane.begin()
         first = self.snapshot()
@@ -290,7 +242,9 @@ class _Replication:
             until = self.start + (k + 1) * book.window_s
             kernel.run(until=until)
             snap = self.snapshot()
-            area = self.in_system_area
+            area = self.in_system_area  # settles the ledger
+            book.offered = ledger.started - opened
+            opened = ledger.started
             book.close(
                 self.measures(prev, snap),
                 (area - prev_area) / book.window_s,
@@ -307,11 +261,13 @@ class _Replication:
                 and (plane is None or plane.settled(self.start))
                 and self._saturation_established(first, snap)
             ):
-                self.end = until  # later arrivals are not measured
+                ledger.settle()
+                self.end = ledger.end = until  # later arrivals are not measured
                 stopped_early = True
                 break
         last, area1 = prev, prev_area
-        if self.inflight:
+        measured = opened - started0  # arrivals in [start, end)
+        if ledger.measured_live(measured):
             limit = (
                 max(t for t in timeouts if t is not None)
                 if all(t is not None for t in timeouts)
@@ -319,16 +275,9 @@ class _Replication:
             )
             deadline = kernel.now + limit
             step = max(limit / 200, 1e-3)
-            while self.inflight and kernel.now < deadline:
+            while ledger.measured_live(measured) and kernel.now < deadline:
                 kernel.run(until=min(kernel.now + step, deadline))
-        unfinished = 0
-        for t0, index in self.inflight.values():
-            age = kernel.now - t0
-            self.sojourn_sum[index] += age
-            timeout = timeouts[index]
-            cause = "timeout" if timeout is not None and age > timeout else "unfinished"
-            unfinished += cause == "unfinished"
-            self.errors[index][cause] = self.errors[index].get(cause, 0) + 1
+        unfinished = ledger.unfinished(kernel.now, timeouts)
         return self.record(first, last, area1 - area0, unfinished, stopped_early)
 
     def record(
@@ -340,15 +289,16 @@ class _Replication:
         stopped_early: bool,
     ) -> ReplicationRecord:
         window = self.end - self.start
-        sketch = self.latency
+        ledger = self.ledger
+        sketch = ledger.sketch
         types = {}
         for i, plan in enumerate(self.plans):
             types[plan.name] = TypeRecord(
-                arrivals=self.arrivals[i],
+                arrivals=ledger.arrivals(i),
                 completed=sketch.count(i),
-                errors=dict(sorted(self.errors[i].items())),
+                errors=dict(sorted(ledger.errors[i].items())),
                 latency=summarize(sketch, i),
-                sojourn_sum_s=self.sojourn_sum[i],
+                sojourn_sum_s=float(ledger.sojourn_sum[i]),
                 spent_s=_spent(sketch, i, self.stations, plan.stations),
             )
         # where the slowest 5% of successful requests spent their time

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 Process = Generator[float | None, Any, Any]
@@ -42,14 +43,14 @@ class Task:
 class Kernel:
     """Simulated time and the processes waiting on it."""
 
-    __slots__ = ("_heap", "_seq", "now")
+    __slots__ = ("_heap", "_next", "now")
 
     def __init__(self) -> None:
         self.now = 0.0
         self._heap: list[tuple[float, int, Task, Any]] = []
         # wake-ups at the same time run in the order they were made; a task's latest
         # number marks its one live wake-up
-        self._seq = 0
+        self._next = count(1).__next__
 
     def spawn(self, gen: Process) -> Task:
         """Start ``gen`` now: it runs until its first ``yield``."""
@@ -65,8 +66,7 @@ class Kernel:
             task.seq = 0
             return
         if step is not None:  # _push, inline: every request starts here
-            self._seq = seq = self._seq + 1
-            task.seq = seq
+            task.seq = seq = self._next()
             heappush(self._heap, (self.now + step, seq, task, None))
 
     def spawn_at(self, when: float, gen: Process) -> Task:
@@ -88,8 +88,7 @@ class Kernel:
             task.seq = 0
             return
         if step is not None:
-            self._seq = seq = self._seq + 1
-            task.seq = seq
+            task.seq = seq = self._next()
             heappush(self._heap, (self.now + step, seq, task, None))
         else:
             task.seq = 0
@@ -117,8 +116,7 @@ class Kernel:
             self._push(self.now + step, task, None)
 
     def _push(self, when: float, task: Task, value: Any) -> None:
-        self._seq = seq = self._seq + 1
-        task.seq = seq
+        task.seq = seq = self._next()
         heappush(self._heap, (when, seq, task, value))
 
     def _advance(self, task: Task, value: Any) -> None:
@@ -143,29 +141,23 @@ class Kernel:
         Wake-ups due exactly at ``until`` are left for the next call, so that a window
         ending at ``until`` sees the state just before them, as a half-open interval."""
         heap = self._heap
-        pop, push = heappop, heappush
-        seq = self._seq
+        pop, push, next_seq = heappop, heappush, self._next
         while heap:
-            entry = heap[0]
-            if entry[0] >= until:
-                break
-            pop(heap)
+            entry = pop(heap)
             when, s, task, value = entry
+            if when >= until:
+                push(heap, entry)  # not yet: the next call's
+                break
             if task.seq != s:
                 continue  # cancelled or superseded
             self.now = when
-            self._seq = seq
             try:
                 step = task.gen.send(value)
             except StopIteration:
                 task.seq = 0
-                seq = self._seq
                 continue
-            seq = self._seq  # the resumed code may have scheduled others
             if step is not None:
-                seq += 1
-                task.seq = seq
+                task.seq = seq = next_seq()
                 push(heap, (when + step, seq, task, None))
-        self._seq = seq
         if until > self.now:
             self.now = until

@@ -4,15 +4,15 @@ cumulative :class:`MeterSnapshot` whose differences are windows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from operator import sub
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class MeterSnapshot:
+class MeterSnapshot(NamedTuple):
     """Cumulative figures of one component at one instant; a window is the difference of
     two (:meth:`minus`), except the levels (``queue_length``, ``workers``, ``ready``),
-    which are the later snapshot's."""
+    which are the later snapshot's. (A named tuple: a window boundary makes one per
+    component, so it is cheap to build.)"""
 
     time: float
     busy_area: float
@@ -35,20 +35,8 @@ class MeterSnapshot:
     ready: int
 
     def minus(self, start: MeterSnapshot) -> MeterSnapshot:
-        a, b = astuple_fast(self), astuple_fast(start)
-        return MeterSnapshot(
-            *(x - y for x, y in zip(a[:-3], b[:-3], strict=True)), *a[-3:]
-        )  # the last three are levels: the later snapshot's
-
-
-_NAMES: tuple[str, ...] = ()
-
-
-def astuple_fast(s: MeterSnapshot) -> tuple[Any, ...]:
-    global _NAMES
-    if not _NAMES:
-        _NAMES = tuple(f.name for f in fields(MeterSnapshot))
-    return tuple(getattr(s, n) for n in _NAMES)
+        # the last three are levels: the later snapshot's
+        return MeterSnapshot._make([*map(sub, self[:-3], start[:-3]), *self[-3:]])
 
 
 class Meter:

@@ -27,6 +27,7 @@ class CompiledStep:
     __slots__ = (
         "branches",
         "coin",
+        "direct",
         "extra",
         "fallback",
         "group",
@@ -74,6 +75,8 @@ class CompiledStep:
             and not guarded(step)
             and step.choice is None
         )
+        self.direct = False
+        """Run by the step runner itself (see ``PooledStation.direct``)."""
         self.branches: tuple[tuple[CompiledStep, ...], ...] = ()
         """A choice's branches (its ``station`` is None); ``pick`` draws one's index."""
         self.pick: Callable[[], int] = _no_pick
@@ -265,4 +268,23 @@ def compile_scenario(
             kernel,
         )
         plans.append(RequestPlan(name, steps, rtype.timeout, frozenset(touched)))
+    mark_direct(plans)
     return stations, plans
+
+
+def mark_direct(plans: list[RequestPlan]) -> None:
+    """Mark the steps whose visit the step runner drives itself (a station's ``direct``
+    says which); again whenever what the stations do changes (failures track requests)."""
+
+    def mark(steps: tuple[CompiledStep, ...]) -> None:
+        for step in steps:
+            direct = getattr(step.station, "direct", None)
+            step.direct = step.simple and direct is not None and direct(step)
+            mark(step.steps)
+            mark(step.on_miss)
+            mark(step.fallback)
+            for branch in step.branches:
+                mark(branch)
+
+    for plan in plans:
+        mark(plan.steps)

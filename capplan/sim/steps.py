@@ -21,12 +21,14 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
+from capplan.sim.capacity import GONE, QUEUED, REJECTED, Lost, Replica, abandon, release
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.stations.base import Request
 
 if TYPE_CHECKING:
     from capplan.scenario.resilience import Backoff, CircuitBreaker
     from capplan.sim.plan import CompiledStep
+    from capplan.sim.stations.pooled import PooledStation
 
 Steps = Generator[float | None, Any, str | None]
 
@@ -47,6 +49,38 @@ def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
     for step in steps:
         coin = step.coin
         if coin is not None and coin() >= step.probability:
+            continue
+        if step.direct:  # a worker held for a service time: PooledStation.visit, inline
+            station: PooledStation = step.station  # type: ignore[assignment]
+            kernel = station.kernel
+            group = step.group or step.route()
+            if req.lag:
+                lag = req.lag
+                req.lag = 0.0
+                yield lag
+            arrived = kernel.now
+            got = station.take(group, req)
+            if got.__class__ is not Replica:
+                if got != QUEUED:
+                    return "rejected" if got == REJECTED else "unavailable"
+                try:
+                    got = yield None  # a releasing request hands its worker over
+                except Lost:
+                    abandon(req, station.meter, kernel)
+                    raise
+                if got.__class__ is not Replica:
+                    return "rejected" if got == REJECTED else "unavailable"
+            start = kernel.now
+            hold = step.service()
+            req.spent[station.index] += start - arrived + hold
+            if hold:
+                try:
+                    yield hold
+                except Lost:  # a worker it holds elsewhere died: the work here is abandoned
+                    if got.state != GONE:
+                        release(got, station.meter, kernel, start, hold)
+                    raise
+            station.give_back(got, start, hold)
             continue
         if step.simple:
             cause = yield from step.station.visit(step, req)

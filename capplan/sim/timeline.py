@@ -23,10 +23,11 @@ saturated: what arrived exceeded what it could serve."""
 
 
 class WindowBook:
-    """Counts of the current window, and the windows closed so far. The engine counts
-    into it directly (its request completion is the hot path): ``offered`` at arrival;
-    ``completed``, ``latencies`` and ``errors`` at completion within [start, end); and the
-    sojourn of each measured arrival in its arrival window's ``sojourn`` and ``finished``."""
+    """Counts of the current window, and the windows closed so far. The engine's
+    :class:`~capplan.sim.ledger.Ledger` counts into it when it settles: ``offered`` (the
+    arrivals since the window opened), ``completed``, ``latencies`` and ``errors`` (of
+    requests ending within [start, end)), and the sojourn of each measured arrival in its
+    arrival window's ``sojourn`` and ``finished``."""
 
     __slots__ = (
         "closed",
@@ -54,8 +55,8 @@ class WindowBook:
         self.completed = 0
         self.errors: dict[str, int] = {}
         self.latencies = array("d")
-        self.sojourn = [0.0] * count
-        self.finished = [0] * count
+        self.sojourn = np.zeros(count)
+        self.finished = np.zeros(count, dtype=np.int64)
         self.closed: list[WindowRecord] = []
         self.in_system: list[float] = []
 
@@ -112,7 +113,7 @@ class WindowBook:
     def records(self) -> tuple[WindowRecord, ...]:
         """The closed windows, with the sojourns of their arrivals as known at the end."""
         return tuple(
-            replace(w, sojourn_s=self.sojourn[k], finished=self.finished[k])
+            replace(w, sojourn_s=float(self.sojourn[k]), finished=int(self.finished[k]))
             for k, w in enumerate(self.closed)
         )
 

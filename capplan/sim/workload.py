@@ -59,15 +59,22 @@ def open_arrivals(
             t = end
             continue
         scale = 1.0 / (base * bound)
-        line = None if flat else curve.line(tau, brk)
+        if flat:  # a constant rate: every candidate is an arrival
+            while True:
+                t += unit() * scale
+                if t >= end:
+                    t = end
+                    break
+                yield t - kernel.now
+                start(pick())
+            continue
+        line = curve.line(tau, brk)
         while True:
             t += unit() * scale
             if t >= end:
                 t = end
                 break
-            if flat:
-                keep = True
-            elif line is not None:  # a linear piece: its line, not a call per candidate
+            if line is not None:  # a linear piece: its line, not a call per candidate
                 keep = accept() * bound < line[0] + line[1] * (t + offset - tau)
             else:
                 keep = accept() * bound < curve(t + offset)

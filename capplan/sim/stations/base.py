@@ -28,6 +28,7 @@ those, never on the station's internals.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,7 +56,7 @@ class Request(Task):
 
     __slots__ = ("lag", "memo", "retry_after", "spent")
 
-    spent: list[float]
+    spent: array[float]
     """Seconds this request spent at each station (by station ``index``), waiting and
     being served there, nested calls excluded."""
     lag: float

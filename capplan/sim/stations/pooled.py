@@ -22,6 +22,7 @@ from capplan.sim.capacity import (
     Lost,
     Replica,
     ReplicaSet,
+    abandon,
     lose,
     release,
 )
@@ -187,18 +188,21 @@ class PooledStation:
                 now = self.kernel
                 compiled.hit = lambda: draw() < curve(now.now)
 
-    def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
-        group: Group = step.group or step.route()
-        kernel = self.kernel
-        if req.lag:  # arrive at the request's own time
-            lag = req.lag
-            req.lag = 0.0
-            yield lag
-        arrived = kernel.now
+    def direct(self, step: CompiledStep) -> bool:
+        """Whether a visit of ``step`` is only a worker held for a service time: no nested
+        steps, no cache lookup, no shared CPU and no failure to survive (its replicas are
+        not tracked). The step runner then drives it itself, taking a worker with
+        :meth:`take` and giving it back with :meth:`give_back`, one generator frame less."""
+        return not step.steps and step.hit is None and self.cpus is None and not self.track
+
+    def take(self, group: Group, req: Request) -> Any:
+        """A worker of ``group`` (the step's ``group``, or what its ``route`` picks) for
+        ``req`` now: the replica, or QUEUED (``req`` is parked and will be handed a replica,
+        or a status if its replica fails), REJECTED or UNAVAILABLE."""
         # the common case inline (round robin to a replica with a free worker); the rest,
         # queueing and refusals, in Group.acquire
         ready = group.ready
-        if group.policy == "round_robin" and ready:
+        if group.round_robin and ready:
             i = group.rr + 1
             if i >= len(ready):
                 i = 0
@@ -209,18 +213,44 @@ class PooledStation:
                 meter.arrivals += 1
                 got.busy += 1
                 meter.busy += 1
-                meter.start_sum += arrived
-            else:
-                group.rr = i - 1  # acquire takes this same turn
-                got = group.acquire(req)
-        else:
-            got = group.acquire(req)
+                meter.start_sum += self.kernel.now
+                return got
+            group.rr = i - 1  # acquire takes this same turn
+        return group.acquire(req)
+
+    def give_back(self, replica: Replica, start: float, hold: float) -> None:
+        """The worker of ``replica`` taken at ``start`` for ``hold`` seconds of service is
+        free now (to whoever waits for it)."""
+        if replica.queue or replica.shared or replica.state != READY:
+            release(replica, self.meter, self.kernel, start, hold)
+            return
+        # release's common case inline: nobody waits for this replica
+        meter = self.meter
+        held = self.kernel.now - start
+        replica.served += 1
+        meter.served += 1
+        meter.hold_sum += held
+        meter.hold_sq_sum += held * held
+        meter.service_sum += hold
+        replica.busy -= 1
+        meter.busy -= 1
+        meter.start_sum -= start
+
+    def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
+        group: Group = step.group or step.route()
+        kernel = self.kernel
+        if req.lag:  # arrive at the request's own time
+            lag = req.lag
+            req.lag = 0.0
+            yield lag
+        arrived = kernel.now
+        got = self.take(group, req)
         if got.__class__ is not Replica:
             if got == QUEUED:
                 try:
                     got = yield None  # a releasing request hands its worker over
                 except Lost:
-                    group.abandon(req)  # a worker it holds elsewhere died
+                    abandon(req, self.meter, kernel)  # a worker it holds elsewhere died
                     raise
                 if got.__class__ is not Replica:  # its replica failed, none took it
                     return "rejected" if got == REJECTED else "unavailable"
@@ -267,19 +297,7 @@ class PooledStation:
             raise
         if self.track:
             replica.holding.discard(task)
-        if replica.queue or replica.shared or replica.state != READY:
-            release(replica, self.meter, kernel, start, hold)
-        else:  # release's common case inline: nobody waits for this replica
-            meter = self.meter
-            held = kernel.now - start
-            replica.served += 1
-            meter.served += 1
-            meter.hold_sum += held
-            meter.hold_sq_sum += held * held
-            meter.service_sum += hold
-            replica.busy -= 1
-            meter.busy -= 1
-            meter.start_sum -= start
+        self.give_back(replica, start, hold)
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and not hit():
             cause = yield from req.run(step.on_miss)
