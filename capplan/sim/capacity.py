@@ -101,7 +101,6 @@ class Group:
         "queue",
         "queue_limit",
         "ready",
-        "round_robin",
         "rr",
     )
 
@@ -109,7 +108,6 @@ class Group:
         self.kernel = kernel
         self.meter = meter
         self.policy = policy
-        self.round_robin = policy == "round_robin"
         self.queue_limit = queue_limit
         self.ready: list[Replica] = []
         self.rr = -1

@@ -171,7 +171,7 @@ class _Replication:
         if req.waiter is not None:
             kernel.wake(req.waiter)
         if cause is None and (plan.timeout is None or now - t0 <= plan.timeout):
-            ledger.t0.append(t0)  # Ledger.settle accounts for it at the window's end
+            ledger.t0.append(t0)  # Ledger.tally and settle account for it later
             ledger.t1.append(now)
             ledger.kind.append(index)
             ledger.spent.extend(req.spent)
@@ -242,7 +242,7 @@ class _Replication:
             until = self.start + (k + 1) * book.window_s
             kernel.run(until=until)
             snap = self.snapshot()
-            area = self.in_system_area  # settles the ledger
+            area = self.in_system_area  # tallies the ledger
             book.offered = ledger.started - opened
             opened = ledger.started
             book.close(

@@ -202,7 +202,7 @@ class PooledStation:
         # the common case inline (round robin to a replica with a free worker); the rest,
         # queueing and refusals, in Group.acquire
         ready = group.ready
-        if group.round_robin and ready:
+        if group.policy == "round_robin" and ready:
             i = group.rr + 1
             if i >= len(ready):
                 i = 0
