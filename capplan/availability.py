@@ -36,6 +36,7 @@ from typing import Any
 
 from capplan.api import simulate_all
 from capplan.errors import SimulationError
+from capplan.results.model import Result, typed
 from capplan.results.stats import half_width
 from capplan.scenario.failures import Failures, NodeLoss
 from capplan.scenario.model import Scenario
@@ -143,15 +144,15 @@ class MonthlyAvailability:
         }
 
 
-def _served(result: dict[str, Any]) -> tuple[float, tuple[float, float]]:
-    rate, ci = result["error_rate"], result["error_rate_ci95"]
-    ci = ci if ci is not None else [rate, rate]
+def _served(result: Result) -> tuple[float, tuple[float, float]]:
+    rate = result.error_rate
+    ci = result.error_rate_ci95 or (rate, rate)
     return 1 - rate, (max(0.0, 1 - ci[1]), min(1.0, 1 - ci[0]))
 
 
-def _slos_hold(result: dict[str, Any]) -> bool:
-    rows = [r for r in result["slos"] if r["name"].startswith(("latency", "error_rate"))]
-    return not result["saturated"] and all(r["passed"] for r in rows)
+def _slos_hold(result: Result) -> bool:
+    rows = [o for o in result.objectives if o.name.startswith(("latency", "error_rate"))]
+    return not result.saturated and all(o.passed for o in rows)
 
 
 def monthly_availability(
@@ -215,7 +216,7 @@ def _monthly(scenario: Scenario, progress: Progress | None, runner: Runner) -> M
         steady if name is None else with_replicas(steady, {name: units[name][0] - j})
         for name, j, _ in runs
     ]
-    results = simulate_all(scenarios, progress=progress, runner=runner)
+    results = typed(simulate_all(scenarios, progress=progress, runner=runner))
     measured = {(name, j): r for (name, j, _), r in zip(runs, results, strict=True)}
     states = []
     for comp, j, p in plans:
@@ -227,11 +228,11 @@ def _monthly(scenario: Scenario, progress: Progress | None, runner: Runner) -> M
         states.append(State(comp, j, p, served, ci, _slos_hold(r)))
     base = measured[(None, 0)]
     # requests in service on a pod when it crashes are lost with it
-    rate = base["workload"].get("arrival_rate_rps") or base["throughput_rps"]
+    rate = base.arrival_rate_rps or base.throughput_rps
     lost = 0.0
     for name, per_month in crashes.items():
-        comp = base["components"][name]
-        in_service = comp["utilization"] * comp["capacity"] / units[name][0]
+        pods = base.components[name]
+        in_service = pods.utilization * (pods.capacity or 0.0) / units[name][0]
         lost += per_month * in_service
     lost_share = lost / (rate * SECONDS_PER_MONTH) if rate else 0.0
     point = sum(s.probability * s.served for s in states) - lost_share
@@ -283,23 +284,19 @@ def _node_failures(
     )
     event = NodeLoss(at=f"{sim.start + BEFORE_FAILURE_S:.6f}s", kind="node_loss")
     episode = quiet.model_copy(update={"failures": Failures(events=[event])})
-    base, hit = simulate_all([quiet, episode], progress=progress, runner=runner)
-    run = base["cost"]["run"]
+    base, hit = typed(simulate_all([quiet, episode], progress=progress, runner=runner))
+    run = base.section("cost")["run"]
     nodes = run["node_hours"] / run["hours"]
     per_month = nodes * SECONDS_PER_MONTH / node.mtbf
-    per_replication = base["arrivals"] / sim.replications
-    failed = (hit["error_rate"] - base["error_rate"]) * per_replication
-    half = math.hypot(
-        *(half_width(r["error_rate_ci95"], r["error_rate"]) or 0.0 for r in (base, hit))
-    )
+    per_replication = base.arrivals / sim.replications
+    failed = (hit.error_rate - base.error_rate) * per_replication
+    half = math.hypot(*(half_width(r.error_rate_ci95, r.error_rate) or 0.0 for r in (base, hit)))
     ci = (failed - half * per_replication, failed + half * per_replication)
     # windows are judged on the latency and error objectives: without any, none is missed
-    recoveries = hit["availability"]["events"]
+    recoveries = hit.section("availability")["events"]
     missed = recoveries[0]["missed_windows"] if recoveries else None
     violation_s = (missed or 0.0) * EPISODE_WINDOW_S
-    month_requests = (base["workload"].get("arrival_rate_rps") or base["throughput_rps"]) * (
-        SECONDS_PER_MONTH
-    )
+    month_requests = (base.arrival_rate_rps or base.throughput_rps) * SECONDS_PER_MONTH
     share = per_month / month_requests if month_requests else 0.0
     return NodeFailures(
         nodes,

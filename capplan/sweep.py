@@ -17,12 +17,13 @@ import copy
 import difflib
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capplan.errors import CapplanError, ScenarioError
+from capplan.results.model import Result, typed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -256,17 +257,19 @@ def frame(pts: list[dict[str, Any]], results: list[dict[str, Any]]) -> pd.DataFr
     return pd.concat(parts, ignore_index=True)
 
 
-def summary(pts: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summary(
+    pts: list[dict[str, Any]], results: Sequence[Mapping[str, Any] | Result]
+) -> list[dict[str, Any]]:
     """Per SLO (objective and scope): at how many points it holds and the first point, in
     sweep order, where it stops holding."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for i, (point, result) in enumerate(zip(pts, results, strict=True), start=1):
-        for slo in result["slos"]:
-            key = (slo["name"], slo.get("scope", "all"))
+    for i, (point, result) in enumerate(zip(pts, typed(results), strict=True), start=1):
+        for slo in result.objectives:
+            key = (slo.name, slo.scope)
             row = rows.setdefault(
                 key, {"objective": key[0], "scope": key[1], "held": 0, "first_miss": None}
             )
-            if slo["passed"]:
+            if slo.passed:
                 row["held"] += 1
             elif row["first_miss"] is None:
                 row["first_miss"] = {"point": i, **point}

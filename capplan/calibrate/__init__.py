@@ -38,6 +38,7 @@ from capplan.calibrate.search import (
 )
 from capplan.calibrate.sources import Measurements, read_sources
 from capplan.errors import CalibrationError
+from capplan.results.model import Latency, Result
 from capplan.scenario.model import Scenario
 
 DOMINANT = 0.7
@@ -111,25 +112,30 @@ def _stat(lat: dict[str, Any], key: str) -> dict[str, Any]:
     return {"value": lat.get(key), "ci95": list(ci) if ci else None}
 
 
+def _predicted(lat: Latency, key: str) -> dict[str, Any]:
+    ci = lat.ci95.get(key)
+    return {"value": lat.get(key), "ci95": list(ci) if ci else None}
+
+
 def _latency_rows(
-    measured: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
+    measured: dict[str, Any], before: Result, after: Result
 ) -> dict[str, dict[str, Any]]:
     from capplan.loadtest.measure import no_interval_reason
 
     rows = {}
     for name, m in measured["by_type"].items():
-        if name not in after["requests"]:
+        if name not in after.requests:
             continue
         row: dict[str, Any] = {}
         for key in ("mean", "p95"):
             meas = _stat(m["latency_s"], key)
-            pred = after["requests"][name]["latency_s"]
+            pred = after.requests[name].latency
             value = pred.get(key)
             ci = meas["ci95"]
             row[key] = {
                 "measured": meas,
-                "before": _stat(before["requests"][name]["latency_s"], key),
-                "after": _stat(pred, key),
+                "before": _predicted(before.requests[name].latency, key),
+                "after": _predicted(pred, key),
                 "within": None if ci is None or value is None else bool(ci[0] <= value <= ci[1]),
                 "why_no_interval": (
                     (
@@ -152,8 +158,8 @@ def calibrate(
     search_replications: int = 3,
 ) -> Calibration:
     """Calibrate ``scenario`` from the measurements at ``paths``. ``simulate`` runs one
-    scenario (default: :func:`capplan.simulate` on a pool of processes kept for the
-    whole calibration)."""
+    scenario and returns its result in the JSON form (default: :func:`capplan.simulate`
+    on a pool of processes kept for the whole calibration)."""
     if simulate is None:
         from capplan.api import simulate as run
         from capplan.sim.runner import Runner
@@ -165,6 +171,16 @@ def calibrate(
                 lambda s: run(s, runner=runner),
                 search_replications=search_replications,
             )
+    given = simulate
+    return _calibrate(scenario, paths, lambda s: Result.of(given(s)), search_replications)
+
+
+def _calibrate(
+    scenario: Scenario,
+    paths: list[Path],
+    simulate: Callable[[Scenario], Result],
+    search_replications: int,
+) -> Calibration:
     meas = read_sources(scenario, paths)
     cal = Calibration(scenario.name, meas.sources)
     if meas.prometheus is not None:
@@ -271,7 +287,7 @@ def _fit_shapes(
     meas: Measurements,
     found: SearchResult,
     base: dict[str, Any],
-    simulate: Callable[[Scenario], dict[str, Any]],
+    simulate: Callable[[Scenario], Result],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Shapes for components that take most (DOMINANT) of some request type's time,
     where that type's p95 is measured: the family from a fit of its latencies less the
@@ -301,8 +317,7 @@ def _fit_shapes(
             times = {c: scaled(base[c], found.scales[c]) for c in base}
             times[comp] = scaled(shaped(cv), found.scales[comp])
             return float(
-                simulate(with_service_times(scenario, times))["requests"][name]["latency_s"]["p95"]
-                or math.inf
+                simulate(with_service_times(scenario, times)).requests[name].latency.p95 or math.inf
             )
 
         cv, p95, ok = match_p95(p95_at, lat, math.sqrt(base[comp].scv) or 0.5)

@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 from scipy.optimize import nnls
 
 from capplan.kinds import kind_of
+from capplan.results.model import Latency, Result
 from capplan.scenario.distributions import (
     Constant,
     Distribution,
@@ -116,7 +117,7 @@ def tunable(scenario: Scenario) -> list[str]:
 @dataclass
 class Round:
     scales: dict[str, float]
-    predicted: dict[str, dict[str, Any]]
+    predicted: dict[str, Latency]
     """Per request type: the predicted latency statistics with intervals."""
 
 
@@ -173,7 +174,7 @@ def _groups(columns: np.ndarray, names: list[str]) -> list[list[int]]:
 def search(
     scenario: Scenario,
     measured: dict[str, Any],
-    simulate: Callable[[Scenario], dict[str, Any]],
+    simulate: Callable[[Scenario], Result],
     *,
     max_rounds: int = MAX_ROUNDS,
 ) -> SearchResult:
@@ -188,17 +189,17 @@ def search(
     for _ in range(max_rounds):
         current = with_service_times(scenario, {c: scaled(base[c], scales[c]) for c in comps})
         res = simulate(current)
-        predicted = {n: res["requests"][n]["latency_s"] for n in names}
+        predicted = {n: res.requests[n].latency for n in names}
         result.rounds.append(Round(dict(scales), predicted))
         t = np.zeros((len(names), len(comps)))
         other = np.zeros(len(names))
         m = np.zeros(len(names))
         w = np.zeros(len(names))
         for i, n in enumerate(names):
-            spent = res["requests"][n]["time_by_component_s"]
+            spent = res.requests[n].time_by_component
             for j, c in enumerate(comps):
-                t[i, j] = spent[c]["value"] if c in spent else 0.0
-            mean = predicted[n]["mean"]
+                t[i, j] = spent.get(c, 0.0)
+            mean = predicted[n].mean
             if mean is None:  # saturated: the scales are far too large
                 mean = 10 * max(_target(measured, n)[0], t[i].sum())
             other[i] = max(0.0, mean - t[i].sum())
@@ -207,7 +208,7 @@ def search(
             if comps and mean > 0:
                 j = int(np.argmax(t[i]))
                 result.shares[n] = (comps[j], float(t[i, j] / mean), float(mean - t[i, j]))
-        if all(_within(measured, n, predicted[n]["mean"]) for n in names):
+        if all(_within(measured, n, predicted[n].mean) for n in names):
             result.converged = True
             break
         visited = [j for j in range(len(comps)) if t[:, j].any()]

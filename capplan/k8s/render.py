@@ -14,6 +14,7 @@ Everything is validated before anything is written.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from capplan.files import inside, write_text
 from capplan.k8s import charts, monitoring, objects
 from capplan.k8s.validate import check_all, check_namespace, check_scenario, check_version
 from capplan.kinds import as_deployment
+from capplan.results.model import Component, Result, typed
 from capplan.scenario.components import ServiceComponent
 from capplan.scenario.graph import callers
 from capplan.scenario.model import Scenario, scenario_hash
@@ -73,15 +75,16 @@ def check_inputs(scenario: Scenario, namespace: str | None, kubernetes_version: 
     check_scenario(scenario, [n for n, _ in deployed(scenario)])
 
 
-def worker_bound(c: dict[str, Any]) -> bool:
+def worker_bound(c: Component) -> bool:
     """Whether the workers run out before the CPU does at the simulated load."""
-    if "cpu_utilization" in c:
-        return bool(c["utilization"] > c["cpu_utilization"])
-    return bool(c.get("work_utilization", c["utilization"]) < c["utilization"] / 2)
+    if c.cpu_utilization is not None:
+        return c.utilization > c.cpu_utilization
+    work = c.work_utilization if c.work_utilization is not None else c.utilization
+    return work < c.utilization / 2
 
 
 def hpa_comment(
-    name: str, c: ServiceComponent, measured: dict[str, Any], keda: bool = False
+    name: str, c: ServiceComponent, measured: Component, keda: bool = False
 ) -> list[str]:
     """What the HPA file says above the object: its targets, and what to watch for."""
     spec = c.autoscaling
@@ -115,8 +118,8 @@ def hpa_comment(
     if worker_bound(measured) and "inflight" not in spec.targets:
         lines += [
             f"Its workers fill up before its CPU does (projected: workers "
-            f"{measured['utilization'] * 100:.0f}% busy at "
-            f"{measured.get('cpu_utilization', 0) * 100:.0f}% CPU): they wait on downstream "
+            f"{measured.utilization * 100:.0f}% busy at "
+            f"{(measured.cpu_utilization or 0) * 100:.0f}% CPU): they wait on downstream "
             "calls, and a waiting",
             "worker uses no CPU, so a CPU target alone would not add replicas when they run "
             "out; an inflight_target",
@@ -136,7 +139,7 @@ def _callers_comment(name: str, called: frozenset[str | None]) -> str:
     return f"Only {who} call {name} in the scenario's request graph: only they may connect."
 
 
-def disruption_budget(c: ServiceComponent, measured: dict[str, Any]) -> tuple[int, str] | None:
+def disruption_budget(c: ServiceComponent, measured: Component) -> tuple[int, str] | None:
     """(minAvailable, comment) for the PodDisruptionBudget, or None where one replica
     cannot have one (a budget on a single pod blocks every drain or protects nothing).
 
@@ -148,7 +151,7 @@ def disruption_budget(c: ServiceComponent, measured: dict[str, Any]) -> tuple[in
     if replicas < 2:
         return None
     target = (c.autoscaling.cpu_target if c.autoscaling else None) or 0.7
-    load = max(measured["utilization"], measured.get("cpu_utilization") or 0.0)
+    load = max(measured.utilization, measured.cpu_utilization or 0.0)
     needed = max(1, math.ceil(c.replicas * load / target - 1e-9))
     if needed > replicas - 1:
         return replicas - 1, (
@@ -164,13 +167,15 @@ def disruption_budget(c: ServiceComponent, measured: dict[str, Any]) -> tuple[in
 
 def render(
     scenario: Scenario,
-    result: dict[str, Any],
+    result: Result | Mapping[str, Any],
     namespace: str | None = None,
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION,
 ) -> list[Rendered]:
     """The manifest set, validated for ``kubernetes_version``; raises ManifestError, or
     ScenarioError for what the scenario must give (names, images). ``namespace`` overrides
-    the scenario's ``kubernetes.namespace``."""
+    the scenario's ``kubernetes.namespace``. ``result``: its simulated result (typed, or
+    in its JSON form), whose projections the objects carry as annotations."""
+    (projected,) = typed([result])
     kubernetes_version = check_version(kubernetes_version)
     check_scenario(scenario, [n for n, _ in deployed(scenario)])
     namespace = namespace_of(scenario, namespace)
@@ -181,8 +186,8 @@ def render(
         "capplan.io/scenario-hash": scenario_hash(scenario),
         "capplan.io/version": __version__,
         "capplan.io/load-scale": f"{scenario.load_scale:g}",
-        "capplan.io/projected-latency-p95": _sig(result["latency_s"]["p95"], "s"),
-        "capplan.io/projected-error-rate": _sig(result["error_rate"]),
+        "capplan.io/projected-latency-p95": _sig(projected.latency.p95, "s"),
+        "capplan.io/projected-error-rate": _sig(projected.error_rate),
     }
     header = [
         f"Rendered by capplan {__version__} from scenario {scenario.name} "
@@ -195,13 +200,13 @@ def render(
     settings = scenario.kubernetes
     called_by = callers(scenario)
     for name, c in services:
-        measured = result["components"][name]
+        measured = projected.components[name]
         notes = {
             **base,
-            "capplan.io/projected-utilization": _sig(measured["utilization"]),
+            "capplan.io/projected-utilization": _sig(measured.utilization),
         }
-        if "cpu_utilization" in measured:
-            notes["capplan.io/projected-cpu-utilization"] = _sig(measured["cpu_utilization"])
+        if measured.cpu_utilization is not None:
+            notes["capplan.io/projected-cpu-utilization"] = _sig(measured.cpu_utilization)
         own = {**labels, "app.kubernetes.io/name": name}
         files += [
             Rendered(

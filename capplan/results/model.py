@@ -122,6 +122,11 @@ class Component:
     quota_demand: float | None
     """An LLM API's first attempts against its quota."""
     ci95: Mapping[str, Interval | None]
+    work_utilization: float | None = None
+    """The share of its workers' time spent on its own work (the rest waits on nested
+    calls), where it has workers."""
+    capacity: float | None = None
+    """Workers (or other servers) available, on average over the run."""
 
     @classmethod
     def of(cls, d: Mapping[str, Any]) -> Component:
@@ -135,6 +140,8 @@ class Component:
             cpu_utilization=_number(d.get("cpu_utilization")),
             quota_demand=_number(d.get("quota_demand")),
             ci95={k: interval(v) for k, v in (d.get("ci95") or {}).items()},
+            work_utilization=_number(d.get("work_utilization")),
+            capacity=_number(d.get("capacity")),
         )
 
     @property
@@ -155,6 +162,9 @@ class RequestType:
     error_rate: float
     saturated_by: tuple[str, ...]
     """Saturated components it passes through (its latency is then None)."""
+    time_by_component: Mapping[str, float]
+    """Mean seconds a successful request spends at each component it visits, waiting and
+    served, nested calls excluded (they add up to the mean latency)."""
 
     @classmethod
     def of(cls, d: Mapping[str, Any]) -> RequestType:
@@ -163,6 +173,9 @@ class RequestType:
             throughput_rps=float(d["throughput_rps"]),
             error_rate=float(d["error_rate"]),
             saturated_by=tuple(d.get("saturated_by") or ()),
+            time_by_component={
+                c: float(t["value"]) for c, t in (d.get("time_by_component_s") or {}).items()
+            },
         )
 
 
@@ -183,6 +196,11 @@ class Result:
     requests: Mapping[str, RequestType]
     objectives: tuple[Objective, ...]
     data: Mapping[str, Any]
+    error_rate_ci95: Interval | None = None
+    arrival_rate_rps: float | None = None
+    """The open workload's arrival rate (None for a closed one)."""
+    arrivals: int = 0
+    """Requests that arrived in the measured runs, every replication together."""
 
     @classmethod
     def of(cls, d: Mapping[str, Any]) -> Result:
@@ -204,6 +222,9 @@ class Result:
             requests={n: RequestType.of(q) for n, q in d["requests"].items()},
             objectives=tuple(Objective.of(row) for row in d["slos"]),
             data=d,
+            error_rate_ci95=interval(d.get("error_rate_ci95")),
+            arrival_rate_rps=_number((d.get("workload") or {}).get("arrival_rate_rps")),
+            arrivals=int(d.get("arrivals") or 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
