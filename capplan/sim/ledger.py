@@ -105,8 +105,11 @@ class Ledger:
         n, mark = len(self.t0), self.mark
         if n == mark:
             return
-        t0 = np.frombuffer(self.t0, count=n)[mark:]
-        end = np.frombuffer(self.t1, count=n)[mark:]
+        # copies of the new tail: no view may hold the growing arrays' buffers, or the
+        # next append raises BufferError (seen once on a Dask worker; a copy of one
+        # window's successes costs little)
+        t0 = np.frombuffer(self.t0[mark:n])
+        end = np.frombuffer(self.t1[mark:n])
         lat = end - t0
         self.mark = n
         self.ended += n - mark
@@ -122,7 +125,6 @@ class Ledger:
             in_window = (end >= book.start) & (end < book.end)
             book.completed += int(in_window.sum())
             book.latencies.frombytes(lat[in_window].tobytes())
-        del t0, end, lat  # the arrays' buffers are free to grow again
         if n >= SETTLE:
             self.settle()
 
