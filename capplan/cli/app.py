@@ -88,7 +88,8 @@ Jobs = Annotated[
     typer.Option(
         min=1,
         metavar="N",
-        help="Processes for replications (default: all cores).",
+        help="Most processes running replications at once (default: one per core, or a "
+        "batch of a few replications that the cores do not divide all at once).",
         show_default=False,
     ),
 ]

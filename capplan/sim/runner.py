@@ -6,6 +6,12 @@ them in other processes, in any order, gives the same records in the same order.
 every candidate a search evaluates) go through the same pool of processes, so that the
 cores stay busy across scenarios instead of idling at the end of each one's batch.
 
+On all of the machine's cores (the default), a batch of a few replications whose number
+is not a multiple of the cores runs all at once, one process each, with the cores shared
+among them: three replications on two cores then end together after one and a half
+replications' time, not two (one core idle while the last runs alone). An explicit
+``jobs`` is a limit on processes and is kept.
+
 An interrupt (Ctrl-C) ends the command at once: the worker processes ignore SIGINT (the
 terminal sends it to the whole process group) and are terminated by the parent, and
 replications not yet started are cancelled, rather than waited for.
@@ -17,7 +23,8 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from itertools import islice
 from types import TracebackType
 
 from capplan.scenario.model import Scenario
@@ -26,6 +33,11 @@ from capplan.sim.records import ReplicationRecord
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each replication finishes."""
+
+SHARE_CORES_UP_TO = 3
+"""A batch of at most this many replications per core runs all at once when the cores
+do not divide it (with more, the last round's idle cores cost little in proportion, and
+each process held at once holds a replication's memory)."""
 
 
 def default_jobs() -> int:
@@ -53,8 +65,12 @@ class Runner:
 
     def __init__(self, jobs: int | None = None, executor: Executor | None = None):
         self.jobs = jobs if jobs is not None else default_jobs()
+        self._share = jobs is None
+        """Whether a batch may run more processes than ``jobs`` (the machine's cores)."""
         self._executor = executor
         self._own = False
+        self._size = 0
+        """Processes of the pool this runner made."""
 
     def __enter__(self) -> Runner:
         return self
@@ -75,14 +91,22 @@ class Runner:
                 self._executor.shutdown()
             self._executor = None
 
+    def at_once(self, tasks: int) -> int:
+        """How many of a batch of ``tasks`` replications to run at the same time."""
+        cores = self.jobs
+        if self._share and cores < tasks <= SHARE_CORES_UP_TO * cores and tasks % cores:
+            return tasks
+        return min(cores, tasks)
+
     def _pool(self, tasks: int) -> Executor | None:
         if self._executor is not None:
             return self._executor
         if self.jobs <= 1 or tasks <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             return None
         ctx = multiprocessing.get_context("fork")
+        self._size = self.at_once(tasks)
         self._executor = ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=ctx, initializer=_ignore_interrupts
+            max_workers=self._size, mp_context=ctx, initializer=_ignore_interrupts
         )
         self._own = True
         return self._executor
@@ -103,14 +127,30 @@ class Runner:
                 if progress:
                     progress(n, total)
         else:
-            futures: dict[Future[ReplicationRecord], tuple[int, int]] = {
-                pool.submit(run_replication, scenarios[i], rep): (i, rep) for i, rep in tasks
-            }
+            # a pool this runner made runs at most at_once(total) at a time (its own size
+            # may be smaller: it was made for the command's first batch); a given executor
+            # schedules them itself
+            limit = min(self.at_once(total), self._size) if self._own else total
+            waiting = iter(tasks)
+            futures: dict[Future[ReplicationRecord], tuple[int, int]] = {}
             try:
-                for n, future in enumerate(as_completed(futures), start=1):
-                    records[futures[future]] = future.result()
-                    if progress:
-                        progress(n, total)
+                for i, rep in islice(waiting, limit):
+                    futures[pool.submit(run_replication, scenarios[i], rep)] = (i, rep)
+                running = set(futures)
+                n = 0
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        records[futures[future]] = future.result()
+                        n += 1
+                        if progress:
+                            progress(n, total)
+                        more = next(waiting, None)
+                        if more is not None:
+                            i, rep = more
+                            nxt = pool.submit(run_replication, scenarios[i], rep)
+                            futures[nxt] = more
+                            running.add(nxt)
             except BaseException:
                 if self._own:
                     stop_now(pool)
