@@ -66,6 +66,14 @@ def test_all_commands_are_listed_in_the_parametrization():
     assert sorted(commands()) == sorted(ALL)
 
 
+def test_help_lists_the_commands_in_their_stated_order():
+    from capplan.cli.app import COMMANDS
+
+    out = runner.invoke(app, ["--help"]).output
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == list(COMMANDS)
+
+
 def test_simulate_json_contract_and_side_by_side(tmp_path):
     a = tmp_path / "a.yaml"
     b = tmp_path / "b.yaml"

@@ -3,11 +3,24 @@
 from capplan.cli import (  # register their commands
     calibrate,
     failures,
+    language,
     live,
+    manifests,
     planning,
     report,
     sweep,
 )
 from capplan.cli.app import app, main
 
-__all__ = ["app", "calibrate", "failures", "live", "main", "planning", "report", "sweep"]
+__all__ = [
+    "app",
+    "calibrate",
+    "failures",
+    "language",
+    "live",
+    "main",
+    "manifests",
+    "planning",
+    "report",
+    "sweep",
+]

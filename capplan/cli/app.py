@@ -8,7 +8,6 @@ Exit codes are decided here and only here: 0 success; 1 an SLO is violated (gate
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from typer.core import TyperArgument
+from typer.core import TyperArgument, TyperGroup
 
 from capplan._version import __version__
 from capplan.errors import CapplanError, ScenarioError
@@ -26,8 +25,34 @@ if TYPE_CHECKING:
     from capplan.gate import Verdict
     from capplan.scenario import Scenario
 
+COMMANDS = (
+    "simulate",
+    "compare",
+    "gate",
+    "render-manifests",
+    "validate",
+    "schema",
+    "calibrate",
+    "availability",
+    "emulate",
+    "loadtest",
+    "headroom",
+    "size",
+    "report",
+    "sweep",
+)
+"""The order of ``capplan --help``, whichever module defines each command."""
+
+
+class _Commands(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        known = [c for c in COMMANDS if c in self.commands]
+        return known + [c for c in self.commands if c not in COMMANDS]
+
+
 app = typer.Typer(
     name="capplan",
+    cls=_Commands,
     help="Capacity planning and load simulation for service systems.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -458,103 +483,6 @@ def judge(
     summary = {0: "all SLOs hold", 1: "an SLO is violated", 3: "inconclusive"}[code]
     out.print(f"gate: {summary} (exit {code})", markup=False)
     return code
-
-
-@app.command("render-manifests")
-def render_manifests(
-    file: Scenario1,
-    out: Annotated[
-        Path | None,
-        typer.Option(metavar="FOLDER", help="Output folder (default: manifests/<scenario name>)."),
-    ] = None,
-    kubernetes_version: Annotated[
-        str,
-        typer.Option(
-            metavar="VERSION", help="Kubernetes version whose schemas the objects must pass."
-        ),
-    ] = "1.33",
-    namespace: Annotated[
-        str | None,
-        typer.Option(
-            help="Namespace of every object (default: the scenario's kubernetes.namespace, "
-            "else default)."
-        ),
-    ] = None,
-    apply: Annotated[
-        bool, typer.Option("--apply", help="Also server-side apply the set to the current cluster.")
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="With --apply: let the server validate, change nothing."),
-    ] = False,
-    jobs: Jobs = None,
-    progress: ShowProgress = True,
-    max_visits: MaxVisits = None,
-) -> None:
-    """Render Kubernetes manifests for a scenario: per service a Deployment (probes, a
-    restricted security context), a Service, a ServiceAccount, a NetworkPolicy admitting
-    the callers of the request graph, a ServiceMonitor, the HorizontalPodAutoscaler that
-    was simulated and a PodDisruptionBudget; a PrometheusRule; a kustomization.yaml; and,
-    under values/ (not applied), Helm values for the stores' charts, the metrics adapter
-    and the cluster autoscaler.
-    The scenario is simulated first, and every object is annotated with the projected
-    figures. Every object is validated (strict schemas of the chosen Kubernetes version,
-    plus quantity, request/limit and replica checks) before any file is written.
-    Without a reachable cluster, --apply exits with code 3.
-
-    Example:
-
-        capplan render-manifests scenarios/10x-planned.yaml --kubernetes-version 1.33
-    """
-    from capplan.k8s import render, write
-    from capplan.k8s.render import check_inputs
-
-    (scenario,) = _load_all([file], None, None, None)
-    check_inputs(scenario, namespace, kubernetes_version)
-    (result,) = _simulate_all([scenario], jobs, progress, max_visits)
-    files = render(scenario, result, namespace=namespace, kubernetes_version=kubernetes_version)
-    folder = out if out is not None else Path("manifests") / scenario.name
-    for path in write(files, str(folder)):
-        typer.echo(f"wrote {path}")
-    if apply:
-        from capplan.k8s.apply import apply as apply_set
-
-        for line in apply_set([f.obj for f in files if f.obj is not None], dry_run=dry_run):
-            typer.echo(line)
-
-
-@app.command()
-def validate(files: Files) -> None:
-    """Check scenario files and report every problem with file, line, YAML path and value.
-
-    Example:
-
-        capplan validate scenarios/*.yaml
-    """
-    for s, f in zip(_load_all(files, None, None, None), files, strict=True):
-        typer.echo(f"{f}: ok ({s.name})")
-
-
-@app.command()
-def schema(
-    overlay: Annotated[
-        bool,
-        typer.Option(
-            "--overlay",
-            help="The schema of a file that extends another (every key optional).",
-        ),
-    ] = False,
-) -> None:
-    """Print the JSON Schema of the scenario language (for editor completion).
-
-    Example:
-
-        capplan schema > scenario.schema.json
-        capplan schema --overlay > overlay.schema.json
-    """
-    from capplan.scenario import json_schema
-
-    typer.echo(json.dumps(json_schema(overlay), indent=2))
 
 
 def main() -> None:
