@@ -88,6 +88,12 @@ def test_dask_gives_byte_identical_simulate_headroom_and_sweep(
     code, _, err = cli(*args, "--json", str(tmp_path / "dask.json"), "--dask", dask_address)
     assert code == 0, err
     assert (tmp_path / "dask.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+    gate = ["gate", str(scenario_file), "--json"]
+    local_code, _, err = cli(*gate, str(tmp_path / "gate-local.json"), "--jobs", "2")
+    assert local_code in (0, 1, 3), err
+    code, _, err = cli(*gate, str(tmp_path / "gate-dask.json"), "--dask", dask_address)
+    assert code == local_code, err
+    assert (tmp_path / "gate-dask.json").read_bytes() == (tmp_path / "gate-local.json").read_bytes()
 
 
 def test_an_interrupt_leaves_no_work_on_the_cluster(dask_address: str, scenario_file: Path) -> None:
@@ -119,7 +125,7 @@ def test_an_interrupt_leaves_no_work_on_the_cluster(dask_address: str, scenario_
     assert left == 0
 
 
-@pytest.mark.parametrize("command", ["simulate", "headroom", "size", "report"])
+@pytest.mark.parametrize("command", ["simulate", "compare", "gate", "headroom", "size", "report"])
 def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(
     scenario_file: Path, tmp_path: Path, command: str
 ) -> None:
@@ -128,6 +134,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(
     out = {
         "size": ["--out", str(tmp_path / "sized.yaml")],
         "report": ["--out", str(tmp_path / "r.html")],
+        "compare": [str(scenario_file)],
     }
     start = time.monotonic()
     code, _, err = cli(

@@ -375,6 +375,7 @@ def compare(
     jobs: Jobs = None,
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
+    dask: Dask = None,
 ) -> None:
     """Simulate two scenarios and show them side by side with the change in latency,
     errors, utilization and cost. JSON: {"scenarios": [a, b], "deltas": {...}}.
@@ -388,7 +389,9 @@ def compare(
     from capplan.report.compare import delta_table
     from capplan.results.compare import deltas
 
-    ra, rb = _simulate_all(_load_all([a, b], scale, seed, replications), jobs, progress, max_visits)
+    ra, rb = _simulate_all(
+        _load_all([a, b], scale, seed, replications), jobs, progress, max_visits, dask
+    )
     d = deltas(ra, rb)
     if json_path is not None:
         payload = {"scenarios": [ra, rb], "deltas": d}
@@ -424,6 +427,7 @@ def gate(
         ),
     ] = None,
     samples: Samples = 32,
+    dask: Dask = None,
 ) -> None:
     """CI gate: simulate and judge every SLO on its 95% confidence interval. An SLO passes
     only if its whole interval is within target, fails if the whole interval is beyond it,
@@ -452,7 +456,7 @@ def gate(
         if not 0 < share <= 1:
             raise CapplanError(f"--confidence {confidence}: a share between 0 and 100%")
     results = _simulate_all(
-        _load_all(files, scale, seed, replications), jobs, progress, max_visits, samples=samples
+        _load_all(files, scale, seed, replications), jobs, progress, max_visits, dask, samples
     )
     verdicts = evaluate(results, share)
     if html is not None:

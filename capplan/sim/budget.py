@@ -19,8 +19,10 @@ from capplan.sim.stations.link import BACKGROUND_CHUNK_S
 
 DEFAULT_MAX_VISITS = 500_000_000
 """Largest run simulated without being asked: about half an hour of one core's time."""
-VISITS_PER_CPU_SECOND = 140_000
-"""The engine's speed on layered scenarios (the bundled 10x day), for the expected time."""
+VISITS_PER_CPU_SECOND = 300_000
+"""The engine's speed on layered scenarios, for the expected time: visits as counted here
+per CPU second of a replication of the bundled 10x day (about 500,000 on one 2-core
+machine, 320,000 on a slower one; the lower figure, so that the estimate errs long)."""
 MAX_USERS = 1_000_000
 """Most users of a closed workload (each is a live process in the run)."""
 
