@@ -14,6 +14,7 @@ from capplan.results.model import Result
 from capplan.results.summary import summarize
 from capplan.scenario.model import Scenario
 from capplan.sim import Progress, budget
+from capplan.sim.records import ReplicationRecord
 from capplan.sim.runner import Runner
 
 
@@ -92,6 +93,24 @@ def run_all(
 ) -> list[Result]:
     """:func:`simulate_all`'s results, typed (:class:`~capplan.results.model.Result`):
     what the searches and judges inside capplan read."""
+    return [
+        result
+        for result, _ in run_with_records(
+            scenarios, jobs=jobs, progress=progress, max_visits=max_visits, runner=runner
+        )
+    ]
+
+
+def run_with_records(
+    scenarios: Sequence[Scenario],
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    max_visits: float | None = None,
+    runner: Runner | None = None,
+) -> list[tuple[Result, list[ReplicationRecord]]]:
+    """:func:`run_all`'s results, each with its replications' records, for a judgement
+    that pairs replications of two runs on the same seeds."""
     for s in scenarios:
         budget.check(s, max_visits)
     if runner is None:
@@ -99,7 +118,7 @@ def run_all(
             records = own.run(scenarios, progress)
     else:
         records = runner.run(scenarios, progress)
-    return [Result.of(summarize(s, r)) for s, r in zip(scenarios, records, strict=True)]
+    return [(Result.of(summarize(s, r)), r) for s, r in zip(scenarios, records, strict=True)]
 
 
 def run(

@@ -91,7 +91,12 @@ def cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def cluster_system(failures: dict[str, Any] | None, mtbf: str | None = None, **sim: Any) -> Any:
+def cluster_system(
+    failures: dict[str, Any] | None,
+    mtbf: str | None = None,
+    slos: dict[str, Any] | None = None,
+    **sim: Any,
+) -> Any:
     """Six pods of 2 CPU on 4-CPU nodes (three nodes, two pods each) at 50/s of 300 ms: 15
     of 24 workers busy; live nodes with a cluster autoscaler."""
     node: dict[str, Any] = {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0}
@@ -121,4 +126,6 @@ def cluster_system(failures: dict[str, Any] | None, mtbf: str | None = None, **s
     }
     if failures is not None:
         data["failures"] = failures
+    if slos is not None:
+        data["slos"] = slos
     return scenario(data)

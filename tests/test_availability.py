@@ -179,3 +179,26 @@ def test_a_month_of_node_failures_loses_what_a_node_holds_in_service() -> None:
     month = 50 * 730 * 3600
     assert n.lost_share == pytest.approx(n.per_month * n.failed_per_failure / month)
     assert m.availability == pytest.approx(1 - m.lost_share - n.lost_share, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("slos", "caused"),
+    [
+        # the failure's lost requests (a handful of 3,000 a window) break a 0.05% error
+        # objective that the undisturbed run meets: its windows are the failure's
+        ({"error_rate": "0.05%"}, True),
+        # a p95 of 300 ms exponential service is ~0.9 s: every window is missed with or
+        # without the failure, so none of them is the failure's
+        ({"latency_p95": "100ms"}, False),
+    ],
+)
+def test_node_failure_minutes_are_the_windows_it_caused(slos: dict, caused: bool) -> None:
+    s = cluster_system(
+        None, mtbf="30d", slos=slos, duration="5min", warmup="60s", replications=3, seed=3
+    )
+    n = monthly_availability(s).node_failures
+    assert n is not None
+    if caused:
+        assert n.violation_s_per_failure >= 60, n
+    else:
+        assert n.violation_s_per_failure == 0, n

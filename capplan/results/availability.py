@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capplan.results.timeline import Estimate, Timeline, objective_held
+from capplan.results.timeline import build as build_timeline
 from capplan.scenario.model import Scenario
 from capplan.scenario.units import SECONDS_PER_MONTH, format_clock
 from capplan.sim.records import ReplicationRecord
@@ -128,6 +129,45 @@ def _recovery(
     return (None, missed) if missed else (0.0, 0)
 
 
+def _span(scenario: Scenario, window_s: float, at: float, end: float) -> tuple[int, int]:
+    """The windows in which an event from clock time ``at`` to ``end`` starts and ends."""
+    start = scenario.simulation.start
+    first = max(0, int((at - start) // window_s))
+    return first, max(first, int((end - start) // window_s))
+
+
+def windows_caused(
+    scenario: Scenario,
+    undisturbed: list[ReplicationRecord],
+    disturbed: list[ReplicationRecord],
+) -> Estimate | None:
+    """Windows outside the SLOs that ``scenario``'s first failure event caused: of those
+    :class:`Recovery` counts as missed (from the event until the windows are back within
+    the SLOs), the ones in which the same run without the event (``undisturbed``, the
+    same seeds: the same requests) was within them, replication by replication. A window
+    the system misses anyway is not the event's. None without window objectives."""
+    failures = scenario.failures
+    assert failures is not None and failures.events
+    timeline = build_timeline(scenario, disturbed)
+    hit = _held(scenario, disturbed, timeline)
+    base = _held(scenario, undisturbed, build_timeline(scenario, undisturbed))
+    if hit is None or base is None or not timeline.windows:
+        return None
+    event = failures.events[0]
+    first, stop = _span(scenario, timeline.window_s, event.at, failures.end(event))
+    caused = []
+    for h, b in zip(hit, base, strict=True):
+        count, missed = 0, False
+        for k in range(first, len(h)):
+            if not h[k]:
+                missed = True
+                count += b[k]
+            elif missed or k >= stop:
+                break
+        caused.append(float(count))
+    return Estimate.of(caused)
+
+
 def run_availability(
     scenario: Scenario, records: list[ReplicationRecord], timeline: Timeline
 ) -> RunAvailability | None:
@@ -156,8 +196,7 @@ def run_availability(
         n = len(timeline.windows)
         for i, event in enumerate(failures.events):
             end = failures.end(event)
-            first = max(0, int((event.at - sim.start) // w))
-            stop = max(first, int((end - sim.start) // w))
+            first, stop = _span(scenario, w, event.at, end)
             if first >= n:
                 continue
             found = [_recovery(h, first, stop, w, event.at, sim.start) for h in held]
