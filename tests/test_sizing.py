@@ -6,13 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capplan import load_scenario, simulate
 from capplan.sim.runner import Runner
 from capplan.sizing import size, sized_overlay
-from capplan_helpers import exp, scenario
+from capplan_helpers import cli, exp, scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -220,3 +221,29 @@ def test_batched_sizing_gives_the_same_answer_in_fewer_rounds():
     }
     assert one["sized"] == ahead["sized"]
     assert batches[0] >= 4 and batches[1] < batches[0], batches
+
+
+@pytest.mark.parametrize("command", ["size", "headroom"])
+def test_the_searches_log_their_rounds_unless_told_not_to(tmp_path, command):
+    src = tmp_path / "in.yaml"
+    src.write_text(
+        """\
+capplan: 1
+name: small
+simulation: {duration: 120s, warmup: 10s, replications: 2}
+workload: {arrival_rate: 20/s}
+slos: {latency_p95: 1s}
+requests: {r: {steps: [{call: api}]}}
+components:
+  api: {type: service, replicas: 1, workers: 2, service_time: 80ms}
+"""
+    )
+    logged = {}
+    for flag in ("--progress", "--no-progress"):
+        extra = ["--out", str(tmp_path / "s.yaml")] if command == "size" else ["--max-scale", "4"]
+        code, out, err = cli(command, str(src), flag, "--jobs", "1", *extra)
+        assert code in (0, 1), out + err
+        logged[flag] = err
+    mark = "round 1:" if command == "size" else "x: SLO"
+    assert mark in logged["--progress"]
+    assert mark not in logged["--no-progress"] and "x: SLOs hold" not in logged["--no-progress"]

@@ -200,3 +200,24 @@ def test_the_terminal_shows_each_output_spread_and_each_slo_probability(
     assert "across the uncertain inputs (4 samples)" in text
     assert "components.q.utilization" in text
     assert "P(latency_mean [all] holds)" in text  # the scope is text, not markup
+
+
+def test_headroom_says_it_reads_uncertain_inputs_at_their_central_values(
+    tmp_path: Path,
+) -> None:
+    """headroom searches one scenario: it must say which ranges its answer leaves out."""
+    path = tmp_path / "mm1.yaml"
+    path.write_text(MM1.replace("duration: 4000s", "duration: 300s"))
+    code, out, err = cli("headroom", str(path), "--max-scale", "2", "--no-progress")
+    assert code == 0, out + err
+    said = " ".join(err.split())
+    assert "uncertain input(s) (components.q.service_time.mean) at their central" in said
+    certain = tmp_path / "certain.yaml"
+    certain.write_text(
+        MM1.replace("duration: 4000s", "duration: 300s").replace(
+            "{between: [80ms, 140ms]}", "110ms"
+        )
+    )
+    code, out, err = cli("headroom", str(certain), "--max-scale", "2", "--no-progress")
+    assert code == 0, out + err
+    assert "uncertain" not in err

@@ -200,6 +200,25 @@ def _load_all(
     return scenarios
 
 
+def note_central(scenario: Scenario, command: str) -> None:
+    """Tell on standard error that ``command`` reads a scenario's uncertain inputs at their
+    central values: its answer carries the simulation's interval, not their ranges."""
+    from capplan.scenario.yamlfile import format_path
+
+    inputs = scenario._uncertain
+    if inputs:
+        names = ", ".join(format_path(i.path) for i in inputs[:3])
+        more = f" and {len(inputs) - 3} more" if len(inputs) > 3 else ""
+        err.print(
+            f"{scenario.name}: {command} reads the {len(inputs)} uncertain input(s) ({names}"
+            f"{more}) at their central values; their ranges are not carried into its "
+            "answer (simulate, gate and sweep carry them)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def _simulate_all(
     scenarios: list[Scenario],
     jobs: int | None,

@@ -5,7 +5,17 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from capplan.cli.app import Jobs, JsonPath, Replications, Scenario1, Seed, _load_all, app, err
+from capplan.cli.app import (
+    Jobs,
+    JsonPath,
+    Replications,
+    Scenario1,
+    Seed,
+    _load_all,
+    app,
+    err,
+    note_central,
+)
 from capplan.scenario.units import SECONDS_PER_MONTH
 
 
@@ -31,6 +41,7 @@ def availability(
     from capplan.files import write_json
 
     (scenario,) = _load_all([file], None, seed, replications)
+    note_central(scenario, "availability")
     err.print(f"{scenario.name}: simulating each failure state", highlight=False)
     m = monthly_availability(scenario, jobs=jobs)
     if json_path is not None:

@@ -18,9 +18,11 @@ from capplan.cli.app import (
     Replications,
     Scenario1,
     Seed,
+    ShowProgress,
     _load_all,
     app,
     err,
+    note_central,
 )
 from capplan.errors import CapplanError
 
@@ -51,6 +53,7 @@ def headroom(
         ),
     ] = 1,
     max_visits: MaxVisits = None,
+    progress: ShowProgress = True,
 ) -> None:
     """Find the largest load scale at which every SLO still holds, with a 95% interval
     and the SLO and resource that break first. Scales are absolute: today's load is 1.
@@ -64,6 +67,7 @@ def headroom(
     from capplan.headroom import headroom as search
 
     (scenario,) = _load_all([file], None, seed, replications)
+    note_central(scenario, "headroom")
 
     def show(scale: float, holds: bool) -> None:
         err.print(f"  {scale:8.3f}x: {'SLOs hold' if holds else 'SLO breached'}", highlight=False)
@@ -75,7 +79,7 @@ def headroom(
             scenario,
             tolerance=tolerance,
             max_scale=max_scale,
-            progress=show,
+            progress=show if progress else None,
             max_visits=max_visits,
             runner=runner,
             batch=batch,
@@ -123,6 +127,7 @@ def size(
             "node gone; needs costs).",
         ),
     ] = None,
+    progress: ShowProgress = True,
 ) -> None:
     """Find the fewest replicas of each service that keep every SLO and every utilization
     under the autoscaling target at the projected load, confirmed by simulation, and write
@@ -141,14 +146,17 @@ def size(
     from capplan.sizing import sized_overlay
 
     (scenario,) = _load_all([file], None, None, None)
+    note_central(scenario, "size")
     path = out if out is not None else _default_sized_path(file)
     with runner_for(jobs, dask) as runner:
         result = run_sizing(
             scenario,
             load_scale,
             max_visits=max_visits,
-            progress=lambda r, n: err.print(
-                "  " + progress_line(r, n), highlight=False, markup=False
+            progress=(
+                (lambda r, n: err.print("  " + progress_line(r, n), highlight=False, markup=False))
+                if progress
+                else None
             ),
             survive=survive,
             runner=runner,
