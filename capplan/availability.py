@@ -157,6 +157,17 @@ def _slos_hold(result: Result) -> bool:
     return not result.saturated and all(o.passed for o in rows)
 
 
+def check_failures(scenario: Scenario) -> None:
+    """SimulationError unless ``scenario`` has failures a month's availability follows from."""
+    f = scenario.failures
+    node_mtbf = scenario.costs.node.mtbf if scenario.costs is not None else None
+    if (f is None or not f.random) and node_mtbf is None:
+        raise SimulationError(
+            f"{scenario.name}: no failures.random or costs.node.mtbf to estimate a month's "
+            "availability from"
+        )
+
+
 def monthly_availability(
     scenario: Scenario,
     *,
@@ -165,13 +176,7 @@ def monthly_availability(
     runner: Runner | None = None,
 ) -> MonthlyAvailability:
     """The month's availability of ``scenario`` under its random pod and node failures."""
-    f = scenario.failures
-    node_mtbf = scenario.costs.node.mtbf if scenario.costs is not None else None
-    if (f is None or not f.random) and node_mtbf is None:
-        raise SimulationError(
-            f"{scenario.name}: no failures.random or costs.node.mtbf to estimate a month's "
-            "availability from"
-        )
+    check_failures(scenario)
     if runner is None:
         with Runner(jobs) as own:
             return _monthly(scenario, progress, own)

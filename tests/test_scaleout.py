@@ -125,12 +125,36 @@ def test_an_interrupt_leaves_no_work_on_the_cluster(dask_address: str, scenario_
     assert left == 0
 
 
-@pytest.mark.parametrize("command", ["simulate", "compare", "gate", "headroom", "size", "report"])
+FAILURES = """\
+failures:
+  random:
+    app: {pod_mtbf: 1h, restart: {distribution: constant, value: 10min}}
+"""
+
+
+def test_availability_on_dask_is_byte_identical(
+    dask_address: str, scenario_file: Path, tmp_path: Path
+) -> None:
+    scenario_file.write_text(SCENARIO.replace("workers: 2", "replicas: 2\n    workers: 2") + FAILURES)
+    args = ["availability", str(scenario_file), "--json"]
+    code, _, err = cli(*args, str(tmp_path / "local.json"), "--jobs", "2")
+    assert code in (0, 1), err
+    code, _, err = cli(*args, str(tmp_path / "dask.json"), "--dask", dask_address)
+    assert code in (0, 1), err
+    assert (tmp_path / "dask.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+    assert len(json.loads((tmp_path / "dask.json").read_text())["states"]) == 3
+
+
+@pytest.mark.parametrize(
+    "command", ["simulate", "compare", "gate", "headroom", "size", "availability", "report"]
+)
 def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(
     scenario_file: Path, tmp_path: Path, command: str
 ) -> None:
     """Every command that takes --dask says so at once, and writes nothing."""
     pytest.importorskip("distributed")
+    if command == "availability":
+        scenario_file.write_text(SCENARIO + FAILURES)
     out = {
         "size": ["--out", str(tmp_path / "sized.yaml")],
         "report": ["--out", str(tmp_path / "r.html")],

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capplan.cli.app import (
+    Dask,
     Jobs,
     JsonPath,
     Replications,
@@ -26,6 +27,7 @@ def availability(
     seed: Seed = None,
     replications: Replications = None,
     jobs: Jobs = None,
+    dask: Dask = None,
 ) -> None:
     """Estimate a month's availability from the scenario's failures.random and
     costs.node.mtbf: pods up and down as independent Markov units (k-of-n with repair),
@@ -37,13 +39,16 @@ def availability(
 
         capplan availability scenarios/10x-planned-failures.yaml
     """
-    from capplan.availability import monthly_availability
+    from capplan.availability import check_failures, monthly_availability
+    from capplan.cluster import runner_for
     from capplan.files import write_json
 
     (scenario,) = _load_all([file], None, seed, replications)
+    check_failures(scenario)
     note_central(scenario, "availability")
     err.print(f"{scenario.name}: simulating each failure state", highlight=False)
-    m = monthly_availability(scenario, jobs=jobs)
+    with runner_for(jobs, dask) as runner:
+        m = monthly_availability(scenario, runner=runner)
     if json_path is not None:
         write_json(json_path, {"scenario": scenario.name, **m.to_dict()})
     table = Table(title=f"{scenario.name}: failure states over a month")
