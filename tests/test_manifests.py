@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -154,6 +156,9 @@ def test_the_set_is_complete_and_annotated(rendered):
     assert mongo["shardsvr"]["persistence"]["size"] == "2329Gi"
     redis = yaml.safe_load(files["values/redis-values.yaml"].text)
     assert redis["cluster"] == {"nodes": 6, "replicas": 1}
+    # the key spaces' max_size (5GB, 3GB and 2GB) over three primaries, evicting by LRU
+    per = math.ceil(10e9 / 3 / 2**20)
+    assert redis["redis"]["configmap"] == f"maxmemory {per}mb\nmaxmemory-policy allkeys-lru\n"
     assert "neo4j/neo4j" in files["values/neo4j-values.yaml"].text
     assert "values/stores-values.yaml" not in files  # every store names its chart
     groups = {g["name"]: g["rules"] for g in files["prometheusrule.yaml"].obj["spec"]["groups"]}
@@ -524,3 +529,68 @@ def test_guaranteed_memory_is_one_figure_for_the_model_and_the_manifests():
     kept = validate_data({**data, "kubernetes": {"guaranteed_memory": False}}, {}, "<t>")
     res = kept.components["mcp-server"].resources
     assert res.requests.memory == 2**30 and res.limits.memory == 2 * 2**30
+
+
+@pytest.mark.parametrize(
+    ("cache", "mb", "warned"),
+    [
+        # a hit ratio says nothing of the data: three quarters of the 4Gi limit
+        ({"hit_ratio": "90%"}, 3072, False),
+        # 1,000 keys of 2MB at 3x the load (grows_with_load): 6GB over two primaries
+        ({"keyspaces": {"k": {"keys": 1000, "value_size": "2MB", "grows_with_load": True}}},
+         math.ceil(3e9 / 2**20), False),
+        # 12GB over two primaries is 6GB each: more than three quarters of 4Gi
+        ({"keyspaces": {"k": {"keys": 10, "value_size": "1KB", "max_size": "12GB"}}},
+         math.ceil(6e9 / 2**20), True),
+    ],
+)  # fmt: skip
+def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
+    tmp_path: Path, cache: dict, mb: int, warned: bool
+) -> None:
+    """maxmemory per primary from the key spaces (or the pod's memory), in the chart's
+    redis.conf and in the generic store sizing, with a warning when the pod is too small."""
+    from capplan.k8s.charts import cache_memory
+    from capplan.k8s.monitoring import stores_values
+    from capplan.k8s.objects import memory_quantity
+    from capplan_helpers import scenario
+
+    def data(chart: bool) -> dict[str, Any]:
+        redis = {
+            "type": "cache", "replicas": 2, "workers": 4, "service_time": "1ms",
+            "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+            **cache,
+        }  # fmt: skip
+        if chart:
+            redis["chart"] = "bitnami/redis-cluster"
+        step = {"call": "redis"}
+        if "keyspaces" in cache:
+            step["keyspace"] = "k"
+        return {
+            "load_scale": 3,
+            "simulation": {"duration": "60s", "warmup": "0s", "replications": 1},
+            "workload": {"arrival_rate": "1/s"},
+            "requests": {"r": {"steps": [step]}},
+            "components": {"redis": redis},
+        }
+
+    plain = stores_values(scenario(data(chart=False)))["redis"]
+    assert plain["maxmemory"] == memory_quantity(mb * 2**20)
+    assert plain["maxmemory_policy"] == "allkeys-lru"
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump({"capplan": 1, "name": "plain", **data(chart=False)}))
+    code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / "p"))
+    assert code == 0, out + err
+    said = " ".join(err.split())
+    assert ("stores-values.yaml: redis: the key spaces may hold" in said) == warned, said
+    s = scenario(data(chart=True))
+    held = cache_memory(s, "redis", s.components["redis"])
+    assert held.config() == f"maxmemory {mb}mb\nmaxmemory-policy allkeys-lru\n"
+    assert any(line.startswith("WARNING") for line in held.lines) == warned
+    # the command says so too, without opening the file
+    path = tmp_path / "cache.yaml"
+    path.write_text(yaml.safe_dump({"capplan": 1, "name": "cache", **data(chart=True)}))
+    code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / "m"))
+    assert code == 0, out + err
+    said = " ".join(err.split())
+    assert ("redis-values.yaml: redis: the key spaces may hold" in said) == warned, said
+    assert f"maxmemory {mb}mb" in (tmp_path / "m" / "values" / "redis-values.yaml").read_text()

@@ -7,14 +7,15 @@ The keys are the charts' own: bitnami/mongodb-sharded (``shards``,
 ``shardsvr.dataNode.replicaCount``, ``shardsvr.dataNode.resources``,
 ``shardsvr.persistence.size``, ``configsvr.replicaCount``, ``mongos.replicaCount``),
 bitnami/redis-cluster (``cluster.nodes``, ``cluster.replicas``, ``redis.resources``,
-``persistence.size``) and neo4j/neo4j (``neo4j.resources``, ``volumes.data``), whose
-clusters are one release per server; written against bitnami/mongodb-sharded 8.x,
+``redis.configmap`` for ``maxmemory``, ``persistence.size``) and neo4j/neo4j
+(``neo4j.resources``, ``volumes.data``), whose clusters are one release per server; written against bitnami/mongodb-sharded 8.x,
 bitnami/redis-cluster 10.x and neo4j/neo4j 5.x, whose files say so.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from capplan.k8s.objects import memory_quantity, quantities
@@ -44,6 +45,84 @@ def _storage_per_member(scenario: Scenario, members: int, shards: int) -> str | 
     total = storage.size * (scenario.load_scale if storage.grows_with_load else 1.0)
     per = total / shards * 1.5
     return memory_quantity(math.ceil(per / 2**30) * 2**30)
+
+
+REDIS_DATA_SHARE = 0.75
+"""Of a Redis pod's memory, the share its data (``maxmemory``) may take; the rest is Redis's
+own: client and replication buffers, fragmentation, and the copy-on-write pages of a
+fork while it persists. Past the pod's memory the kubelet kills it instead of Redis
+evicting."""
+
+
+@dataclass(frozen=True)
+class CacheMemory:
+    """What a cache node may hold, as Redis's ``maxmemory`` and ``maxmemory-policy``."""
+
+    maxmemory: int | None
+    """Bytes per primary (None: nothing to set it from)."""
+    policy: str
+    """Eviction past it: least recently used among every key, as the model evicts."""
+    lines: list[str]
+    """Where the figure comes from, and a warning when the pod's memory is too small."""
+
+    def config(self) -> str | None:
+        """The lines for redis.conf, or None."""
+        if self.maxmemory is None:
+            return None
+        return f"maxmemory {math.ceil(self.maxmemory / 2**20)}mb\nmaxmemory-policy {self.policy}\n"
+
+
+def _size(size: float) -> str:
+    return f"{size / 2**30:.1f}Gi" if size >= 2**30 else f"{math.ceil(size / 2**20)}Mi"
+
+
+def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemory:
+    """The most a cache's primaries hold: each key space's ``max_size`` (its keys times
+    ``value_size`` without one, grown with the load where they grow) over the primaries,
+    which share the keys by hash slot. A cache given a ``hit_ratio`` alone says nothing of
+    its data: it gets :data:`REDIS_DATA_SHARE` of the pod's memory."""
+    res = c.resources
+    memory = None
+    if res is not None:
+        memory = (res.limits.memory if res.limits else None) or (
+            res.requests.memory if res.requests else None
+        )
+    policy = "allkeys-lru"
+    if c.keyspaces is None:
+        if memory is None:
+            return CacheMemory(None, policy, [
+                f"{name}: no memory request or limit, so no maxmemory: give the pod memory, "
+                "or Redis grows until it is killed.",
+            ])  # fmt: skip
+        return CacheMemory(int(memory * REDIS_DATA_SHARE), policy, [
+            f"{name}: maxmemory is {REDIS_DATA_SHARE:.0%} of the pod's memory (assumed: the "
+            "scenario gives a hit ratio,",
+            "not the data), evicting the least recently used keys.",
+        ])  # fmt: skip
+    total = most = 0.0
+    for ks in c.keyspaces.values():
+        keys = ks.keys * (scenario.load_scale if ks.grows_with_load else 1.0)
+        every = keys * ks.value_size  # every key stored at once
+        total += ks.max_size if ks.max_size is not None else every
+        most += min(every, ks.max_size) if ks.max_size is not None else every
+    per = math.ceil(total / c.replicas)
+    lines = [
+        f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",
+        f"the {c.replicas} primaries, evicting the least recently used keys as the simulation "
+        "does",
+        "(Redis bounds the node, not each key space).",
+    ]
+    if memory is not None and per > memory * REDIS_DATA_SHARE:
+        need = math.ceil(per / REDIS_DATA_SHARE / 2**30) * 2**30
+        lines += [
+            f"WARNING: {name}: the key spaces may hold {_size(per)} per primary, too much of the "
+            f"pod's {memory_quantity(memory)}",
+            "to leave Redis its own memory (buffers, fragmentation, a fork while it persists): "
+            f"give it {memory_quantity(need)},",
+            f"or lower max_size (every key stored at once takes {_size(most / c.replicas)} per "
+            "primary).",
+        ]
+    return CacheMemory(per, policy, lines)
 
 
 def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any], list[str]] | None:
@@ -78,12 +157,19 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
     if chart == "bitnami/redis-cluster":
         assert isinstance(c, CacheComponent)
         values = {"cluster": {"nodes": c.replicas * 2, "replicas": 1}}
+        redis: dict[str, Any] = {}
         if res:
-            values["redis"] = {"resources": res}
+            redis["resources"] = res
+        held = cache_memory(scenario, name, c)
+        if held.config() is not None:
+            redis["configmap"] = held.config()
+        if redis:
+            values["redis"] = redis
         return values, [
             f"{name}: values for bitnami/redis-cluster (keys of its 10.x releases): {c.replicas} "
             "primaries (what the model",
             "serves from), each with one replica for failover (cluster.nodes counts both).",
+            *held.lines,
         ]
     assert chart == "neo4j/neo4j" and isinstance(c, DatabaseComponent)
     values = {"neo4j": {"name": name, "minimumClusterSize": c.replicas}}

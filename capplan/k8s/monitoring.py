@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from capplan.k8s.objects import memory_quantity
 from capplan.kinds import as_pooled, kind_of
-from capplan.scenario.components import DatabaseComponent
+from capplan.scenario.components import CacheComponent, DatabaseComponent
 from capplan.scenario.model import Scenario
 
 BURN_RATES = (
@@ -208,7 +210,7 @@ def _camel(name: str) -> str:
 
 def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[str, Any]:
     """Sizing of the stateful stores that name no chart, for the operators that run them."""
-    from capplan.k8s.charts import store_resources
+    from capplan.k8s.charts import cache_memory, store_resources
 
     out: dict[str, Any] = {}
     for name, component in scenario.components.items():
@@ -221,6 +223,11 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
         resources = store_resources(c)
         if resources is not None:
             entry["resources"] = resources
+        if isinstance(c, CacheComponent):
+            held = cache_memory(scenario, name, c)
+            if held.maxmemory is not None:
+                entry["maxmemory"] = memory_quantity(math.ceil(held.maxmemory / 2**20) * 2**20)
+                entry["maxmemory_policy"] = held.policy
         out[name] = entry
     if out and scenario.costs is not None and scenario.costs.storage is not None:
         storage = scenario.costs.storage

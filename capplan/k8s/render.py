@@ -26,7 +26,7 @@ from capplan.k8s import charts, monitoring, objects
 from capplan.k8s.validate import check_all, check_namespace, check_scenario, check_version
 from capplan.kinds import as_deployment
 from capplan.results.model import Component, Result, typed
-from capplan.scenario.components import ServiceComponent
+from capplan.scenario.components import CacheComponent, ServiceComponent
 from capplan.scenario.graph import callers
 from capplan.scenario.model import Scenario, scenario_hash
 
@@ -51,9 +51,21 @@ def _sig(x: float | None, unit: str = "") -> str:
     return "saturated" if x is None else f"{x:.3g}{unit}"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, with text of several lines (a redis.conf) as a literal block."""
+
+
+def _text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def _yaml(obj: dict[str, Any], comment: list[str]) -> str:
     head = "".join(f"# {line}\n" if line else "#\n" for line in comment)
-    return head + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+    return head + yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
 
 
 def deployed(scenario: Scenario) -> list[tuple[str, ServiceComponent]]:
@@ -308,6 +320,12 @@ def render(
                         "",
                         "Sizing of the stateful stores, for the operators or charts that run them;",
                         "not a Kubernetes object and not part of the kustomization.",
+                        *(
+                            line
+                            for name, c in scenario.components.items()
+                            if isinstance(c, CacheComponent) and name in stores
+                            for line in charts.cache_memory(scenario, name, c).lines
+                        ),
                     ],
                 ),
                 None,
