@@ -202,3 +202,16 @@ def test_node_failure_minutes_are_the_windows_it_caused(slos: dict, caused: bool
         assert n.violation_s_per_failure >= 60, n
     else:
         assert n.violation_s_per_failure == 0, n
+
+
+def test_node_failure_minutes_when_the_undisturbed_run_is_saturated() -> None:
+    """120/s against 80/s of capacity: the undisturbed run is ended early as saturated (it
+    has fewer windows than the episode) and misses its objective throughout, so none of
+    the episode's windows is the failure's."""
+    s = cluster_system(
+        None, mtbf="30d", slos={"latency_p95": "2s"}, duration="5min", warmup="60s",
+        replications=2, seed=3,
+    )  # fmt: skip
+    s = s.model_copy(update={"workload": s.workload.model_copy(update={"arrival_rate": 120.0})})
+    n = monthly_availability(s).node_failures
+    assert n is not None and n.violation_s_per_failure == 0, n

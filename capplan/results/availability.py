@@ -161,7 +161,7 @@ def windows_caused(
         for k in range(first, len(h)):
             if not h[k]:
                 missed = True
-                count += b[k]
+                count += k < len(b) and b[k]  # a run ended as saturated held none after
             elif missed or k >= stop:
                 break
         caused.append(float(count))
