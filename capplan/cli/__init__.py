@@ -8,6 +8,7 @@ from capplan.cli import (  # register their commands
     manifests,
     planning,
     report,
+    simulation,
     sweep,
 )
 from capplan.cli.app import app, main
@@ -22,5 +23,6 @@ __all__ = [
     "manifests",
     "planning",
     "report",
+    "simulation",
     "sweep",
 ]

@@ -23,8 +23,8 @@ from capplan.cli.app import (
     _load_all,
     app,
     err,
-    judge,
 )
+from capplan.cli.simulation import judge
 from capplan.errors import CapplanError
 
 
