@@ -573,24 +573,24 @@ def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
             "components": {"redis": redis},
         }
 
+    def said(chart: bool, folder: str) -> str:
+        """What render-manifests says on standard error (the command says what the files
+        warn of, without opening them)."""
+        path = tmp_path / f"{folder}.yaml"
+        path.write_text(yaml.safe_dump({"capplan": 1, "name": folder, **data(chart)}))
+        code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / folder))
+        assert code == 0, out + err
+        return " ".join(err.split())
+
     plain = stores_values(scenario(data(chart=False)))["redis"]
     assert plain["maxmemory"] == memory_quantity(mb * 2**20)
     assert plain["maxmemory_policy"] == "allkeys-lru"
-    path = tmp_path / "plain.yaml"
-    path.write_text(yaml.safe_dump({"capplan": 1, "name": "plain", **data(chart=False)}))
-    code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / "p"))
-    assert code == 0, out + err
-    said = " ".join(err.split())
-    assert ("stores-values.yaml: redis: the key spaces may hold" in said) == warned, said
+    text = said(chart=False, folder="p")
+    assert ("stores-values.yaml: redis: the key spaces may hold" in text) == warned, text
     s = scenario(data(chart=True))
     held = cache_memory(s, "redis", s.components["redis"])
     assert held.config() == f"maxmemory {mb}mb\nmaxmemory-policy allkeys-lru\n"
     assert any(line.startswith("WARNING") for line in held.lines) == warned
-    # the command says so too, without opening the file
-    path = tmp_path / "cache.yaml"
-    path.write_text(yaml.safe_dump({"capplan": 1, "name": "cache", **data(chart=True)}))
-    code, out, err = cli("render-manifests", str(path), "--out", str(tmp_path / "m"))
-    assert code == 0, out + err
-    said = " ".join(err.split())
-    assert ("redis-values.yaml: redis: the key spaces may hold" in said) == warned, said
+    text = said(chart=True, folder="m")
+    assert ("redis-values.yaml: redis: the key spaces may hold" in text) == warned, text
     assert f"maxmemory {mb}mb" in (tmp_path / "m" / "values" / "redis-values.yaml").read_text()

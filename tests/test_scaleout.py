@@ -135,7 +135,8 @@ failures:
 def test_availability_on_dask_is_byte_identical(
     dask_address: str, scenario_file: Path, tmp_path: Path
 ) -> None:
-    scenario_file.write_text(SCENARIO.replace("workers: 2", "replicas: 2\n    workers: 2") + FAILURES)
+    two_pods = SCENARIO.replace("workers: 2", "replicas: 2\n    workers: 2")
+    scenario_file.write_text(two_pods + FAILURES)
     args = ["availability", str(scenario_file), "--json"]
     code, _, err = cli(*args, str(tmp_path / "local.json"), "--jobs", "2")
     assert code in (0, 1), err
@@ -143,6 +144,19 @@ def test_availability_on_dask_is_byte_identical(
     assert code in (0, 1), err
     assert (tmp_path / "dask.json").read_bytes() == (tmp_path / "local.json").read_bytes()
     assert len(json.loads((tmp_path / "dask.json").read_text())["states"]) == 3
+
+
+def test_availability_without_failures_is_refused_before_any_scheduler(
+    scenario_file: Path, tmp_path: Path
+) -> None:
+    """Nothing to estimate from is the error, not the unreachable address; nothing written."""
+    code, out, err = cli(
+        "availability", str(scenario_file), "--dask", "tcp://127.0.0.1:9",
+        "--json", str(tmp_path / "a.json"),
+    )  # fmt: skip
+    assert code == 2 and "Traceback" not in out + err, err
+    assert "no failures.random or costs.node.mtbf" in err and "Dask" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mm2.yaml"]
 
 
 @pytest.mark.parametrize(

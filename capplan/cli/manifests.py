@@ -75,20 +75,9 @@ def render_manifests(
     folder = out if out is not None else Path("manifests") / scenario.name
     for path in write(files, str(folder)):
         typer.echo(f"wrote {path}")
-    for f in files:  # what the files warn of, where it is seen without opening them
-        for i, line in enumerate(lines := f.text.splitlines()):
-            if line.startswith("# WARNING: "):
-                said = [line.removeprefix("# WARNING: ")]
-                for more in lines[i + 1 :]:
-                    if not more.startswith("# ") or more.startswith("# WARNING: "):
-                        break
-                    said.append(more.removeprefix("# "))
-                err.print(
-                    f"{folder / f.name}: " + " ".join(said),
-                    highlight=False,
-                    markup=False,
-                    soft_wrap=True,
-                )
+    for f in files:  # what the files warn of, said where it is seen
+        for warning in f.warnings:
+            err.print(f"{folder / f.name}: {warning}", highlight=False, markup=False, soft_wrap=True)
     if apply:
         from capplan.k8s.apply import apply as apply_set
 

@@ -8,13 +8,15 @@ The keys are the charts' own: bitnami/mongodb-sharded (``shards``,
 ``shardsvr.persistence.size``, ``configsvr.replicaCount``, ``mongos.replicaCount``),
 bitnami/redis-cluster (``cluster.nodes``, ``cluster.replicas``, ``redis.resources``,
 ``redis.configmap`` for ``maxmemory``, ``persistence.size``) and neo4j/neo4j
-(``neo4j.resources``, ``volumes.data``), whose clusters are one release per server; written against bitnami/mongodb-sharded 8.x,
-bitnami/redis-cluster 10.x and neo4j/neo4j 5.x, whose files say so.
+(``neo4j.resources``, ``volumes.data``), whose clusters are one release per server;
+written against bitnami/mongodb-sharded 8.x, bitnami/redis-cluster 10.x and neo4j/neo4j
+5.x, whose files say so.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,22 +56,27 @@ fork while it persists. Past the pod's memory the kubelet kills it instead of Re
 evicting."""
 
 
+EVICTION = "allkeys-lru"
+"""Redis's eviction past ``maxmemory``: the least recently used among every key, as the
+model evicts."""
+
+
 @dataclass(frozen=True)
 class CacheMemory:
-    """What a cache node may hold, as Redis's ``maxmemory`` and ``maxmemory-policy``."""
+    """What a cache node may hold, as Redis's ``maxmemory``."""
 
-    maxmemory: int | None
-    """Bytes per primary (None: nothing to set it from)."""
-    policy: str
-    """Eviction past it: least recently used among every key, as the model evicts."""
+    maxmemory_mib: int | None
+    """MiB per primary (None: nothing to set it from)."""
     lines: list[str]
-    """Where the figure comes from, and a warning when the pod's memory is too small."""
+    """The comment: where the figure comes from, and the warning if there is one."""
+    warning: str | None = None
+    """Set when the pod's memory leaves Redis too little of its own."""
 
     def config(self) -> str | None:
         """The lines for redis.conf, or None."""
-        if self.maxmemory is None:
+        if self.maxmemory_mib is None:
             return None
-        return f"maxmemory {math.ceil(self.maxmemory / 2**20)}mb\nmaxmemory-policy {self.policy}\n"
+        return f"maxmemory {self.maxmemory_mib}mb\nmaxmemory-policy {EVICTION}\n"
 
 
 def _size(size: float) -> str:
@@ -87,14 +94,13 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
         memory = (res.limits.memory if res.limits else None) or (
             res.requests.memory if res.requests else None
         )
-    policy = "allkeys-lru"
     if c.keyspaces is None:
         if memory is None:
-            return CacheMemory(None, policy, [
+            return CacheMemory(None, [
                 f"{name}: no memory request or limit, so no maxmemory: give the pod memory, "
                 "or Redis grows until it is killed.",
             ])  # fmt: skip
-        return CacheMemory(int(memory * REDIS_DATA_SHARE), policy, [
+        return CacheMemory(math.ceil(memory * REDIS_DATA_SHARE / 2**20), [
             f"{name}: maxmemory is {REDIS_DATA_SHARE:.0%} of the pod's memory (assumed: the "
             "scenario gives a hit ratio,",
             "not the data), evicting the least recently used keys.",
@@ -105,28 +111,31 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
         every = keys * ks.value_size  # every key stored at once
         total += ks.max_size if ks.max_size is not None else every
         most += min(every, ks.max_size) if ks.max_size is not None else every
-    per = math.ceil(total / c.replicas)
+    per = total / c.replicas
     lines = [
         f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",
         f"the {c.replicas} primaries, evicting the least recently used keys as the simulation "
         "does",
         "(Redis bounds the node, not each key space).",
     ]
+    warning = None
     if memory is not None and per > memory * REDIS_DATA_SHARE:
         need = math.ceil(per / REDIS_DATA_SHARE / 2**30) * 2**30
-        lines += [
-            f"WARNING: {name}: the key spaces may hold {_size(per)} per primary, too much of the "
-            f"pod's {memory_quantity(memory)}",
-            "to leave Redis its own memory (buffers, fragmentation, a fork while it persists): "
-            f"give it {memory_quantity(need)},",
-            f"or lower max_size (every key stored at once takes {_size(most / c.replicas)} per "
-            "primary).",
-        ]
-    return CacheMemory(per, policy, lines)
+        warning = (
+            f"{name}: the key spaces may hold {_size(per)} per primary, too much of the pod's "
+            f"{memory_quantity(memory)} to leave Redis its own memory (buffers, fragmentation, "
+            f"a fork while it persists): give it {memory_quantity(need)}, or lower max_size "
+            f"(every key stored at once takes {_size(most / c.replicas)} per primary)."
+        )
+        lines += textwrap.wrap(f"WARNING: {warning}", 88)
+    return CacheMemory(math.ceil(per / 2**20), lines, warning)
 
 
-def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any], list[str]] | None:
-    """(values, comment) for the store's chart, or None without one."""
+def chart_values(
+    scenario: Scenario, name: str, c: Any, memory: CacheMemory | None = None
+) -> tuple[dict[str, Any], list[str]] | None:
+    """(values, comment) for the store's chart, or None without one; ``memory``: a
+    cache's (:func:`cache_memory`)."""
     chart = getattr(c, "chart", None)
     if chart is None:
         return None
@@ -160,7 +169,7 @@ def chart_values(scenario: Scenario, name: str, c: Any) -> tuple[dict[str, Any],
         redis: dict[str, Any] = {}
         if res:
             redis["resources"] = res
-        held = cache_memory(scenario, name, c)
+        held = memory if memory is not None else cache_memory(scenario, name, c)
         if held.config() is not None:
             redis["configmap"] = held.config()
         if redis:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from capplan.k8s.objects import memory_quantity
@@ -210,7 +209,7 @@ def _camel(name: str) -> str:
 
 def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[str, Any]:
     """Sizing of the stateful stores that name no chart, for the operators that run them."""
-    from capplan.k8s.charts import cache_memory, store_resources
+    from capplan.k8s.charts import EVICTION, cache_memory, store_resources
 
     out: dict[str, Any] = {}
     for name, component in scenario.components.items():
@@ -225,9 +224,9 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
             entry["resources"] = resources
         if isinstance(c, CacheComponent):
             held = cache_memory(scenario, name, c)
-            if held.maxmemory is not None:
-                entry["maxmemory"] = memory_quantity(math.ceil(held.maxmemory / 2**20) * 2**20)
-                entry["maxmemory_policy"] = held.policy
+            if held.maxmemory_mib is not None:
+                entry["maxmemory"] = memory_quantity(held.maxmemory_mib * 2**20)
+                entry["maxmemory_policy"] = EVICTION
         out[name] = entry
     if out and scenario.costs is not None and scenario.costs.storage is not None:
         storage = scenario.costs.storage

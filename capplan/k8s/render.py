@@ -45,6 +45,8 @@ class Rendered:
     name: str
     text: str
     obj: dict[str, Any] | None
+    warnings: tuple[str, ...] = ()
+    """What its comment warns of, for the command to say too."""
 
 
 def _sig(x: float | None, unit: str = "") -> str:
@@ -297,19 +299,29 @@ def render(
     ]
     for file_name, (values, comment) in ((f, v) for f, v in extras if v is not None):
         out.append(Rendered(f"{VALUES}/{file_name}", _yaml(values, [*header, "", *comment]), None))
+    caches = {
+        name: charts.cache_memory(scenario, name, c)
+        for name, c in scenario.components.items()
+        if isinstance(c, CacheComponent)
+    }
     charted = set()
     for name, store in scenario.components.items():
-        got = charts.chart_values(scenario, name, store)
+        got = charts.chart_values(scenario, name, store, caches.get(name))
         if got is not None:
             values, comment = got
             charted.add(name)
+            held = caches.get(name)
             out.append(
                 Rendered(
-                    f"{VALUES}/{name}-values.yaml", _yaml(values, [*header, "", *comment]), None
+                    f"{VALUES}/{name}-values.yaml",
+                    _yaml(values, [*header, "", *comment]),
+                    None,
+                    (held.warning,) if held is not None and held.warning else (),
                 )
             )
     stores = monitoring.stores_values(scenario, exclude=charted)
     if stores:
+        unnamed = [held for name, held in caches.items() if name in stores]
         out.append(
             Rendered(
                 f"{VALUES}/stores-values.yaml",
@@ -320,15 +332,11 @@ def render(
                         "",
                         "Sizing of the stateful stores, for the operators or charts that run them;",
                         "not a Kubernetes object and not part of the kustomization.",
-                        *(
-                            line
-                            for name, c in scenario.components.items()
-                            if isinstance(c, CacheComponent) and name in stores
-                            for line in charts.cache_memory(scenario, name, c).lines
-                        ),
+                        *(line for held in unnamed for line in held.lines),
                     ],
                 ),
                 None,
+                tuple(held.warning for held in unnamed if held.warning),
             )
         )
     kustomization = {
