@@ -58,3 +58,35 @@ def test_records_do_not_depend_on_the_schedule(monkeypatch):
         assert [r.types["r"].latency.mean for r in got] == [
             r.types["r"].latency.mean for r in alone
         ]
+
+
+def test_the_longest_replications_are_started_first(monkeypatch):
+    """A pool that takes the next task as a process frees up ends soonest with the long
+    tasks first; the records still come back per scenario, in the scenarios' order."""
+
+    def one(rate: str, reps: int):
+        return scenario(
+            {
+                "simulation": {"duration": "200s", "warmup": "0s", "replications": reps},
+                "workload": {"arrival_rate": rate},
+                "requests": {"r": {"steps": [{"call": "q"}]}},
+                "components": {"q": {"type": "service", "workers": 4, "service_time": exp("0.1s")}},
+            }
+        )
+
+    light, heavy, middle = one("2/s", 2), one("20/s", 3), one("8/s", 1)
+    assert runner_module.longest_first([light, heavy, middle]) == [
+        (1, 0), (1, 1), (1, 2), (2, 0), (0, 0), (0, 1)
+    ]  # fmt: skip
+    started = []
+    real = runner_module.run_replication
+
+    def spy(s, rep):
+        started.append(s.workload.arrival_rate)
+        return real(s, rep)
+
+    monkeypatch.setattr(runner_module, "run_replication", spy)
+    (a, b, c) = Runner(1).run([light, heavy, middle])
+    assert started == [20.0] * 3 + [8.0] + [2.0] * 2
+    assert [len(a), len(b), len(c)] == [2, 3, 1]
+    assert a[0].types["r"].arrivals < c[0].types["r"].arrivals < b[0].types["r"].arrivals

@@ -11,8 +11,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scipy.optimize import brentq
-
 
 @dataclass(frozen=True)
 class StationPrediction:
@@ -47,6 +45,10 @@ def erlang_c(c: int, a: float) -> float:
 
 
 def _quantile(survival: Callable[[float], float], q: float, scale: float) -> float:
+    # imported here: scipy.optimize takes half a second to import, and a simulation's
+    # cross-check never needs it (only the closed-form p95s of the oracles do)
+    from scipy.optimize import brentq
+
     hi = scale
     while survival(hi) > 1 - q:
         hi *= 2

@@ -4,7 +4,8 @@ Each replication's numbers depend only on (scenario, seed, replication index), s
 them in other processes, in any order, gives the same records in the same order. A
 :class:`Runner` lives as long as a command: all replications of all its scenarios (and of
 every candidate a search evaluates) go through the same pool of processes, so that the
-cores stay busy across scenarios instead of idling at the end of each one's batch.
+cores stay busy across scenarios instead of idling at the end of each one's batch; the
+longest expected replications go first (:func:`longest_first`).
 
 On all of the machine's cores (the default), a batch of a few replications whose number
 is not a multiple of the cores runs all at once, one process each, with the cores shared
@@ -28,6 +29,7 @@ from itertools import islice
 from types import TracebackType
 
 from capplan.scenario.model import Scenario
+from capplan.sim.budget import estimate
 from capplan.sim.engine import run_replication
 from capplan.sim.records import ReplicationRecord
 
@@ -115,9 +117,7 @@ class Runner:
         self, scenarios: Sequence[Scenario], progress: Progress | None = None
     ) -> list[list[ReplicationRecord]]:
         """Every replication of every scenario; per scenario, records in replication order."""
-        tasks = [
-            (i, rep) for i, s in enumerate(scenarios) for rep in range(s.simulation.replications)
-        ]
+        tasks = longest_first(scenarios)
         records: dict[tuple[int, int], ReplicationRecord] = {}
         total = len(tasks)
         pool = self._pool(total)
@@ -163,6 +163,19 @@ class Runner:
             [records[(i, rep)] for rep in range(s.simulation.replications)]
             for i, s in enumerate(scenarios)
         ]
+
+
+def longest_first(scenarios: Sequence[Scenario]) -> list[tuple[int, int]]:
+    """Every (scenario index, replication) of a batch, the longest expected first.
+
+    A pool that takes the next task as a process frees up finishes a batch soonest when the
+    long tasks go first (the short ones then fill in beside the last long ones); in the
+    scenarios' order, three bundled scenarios on two cores left one core idle while the
+    last long replication ran alone. Expected length: a replication's station visits
+    (:func:`capplan.sim.budget.estimate`); ties keep the scenarios' order."""
+    cost = [estimate(s).visits / s.simulation.replications for s in scenarios]
+    order = sorted(range(len(scenarios)), key=lambda i: -cost[i])
+    return [(i, rep) for i in order for rep in range(scenarios[i].simulation.replications)]
 
 
 def run_replications(
