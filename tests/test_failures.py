@@ -475,3 +475,37 @@ def test_node_failures_come_at_the_rate_of_the_nodes_up() -> None:
     lost = rec.control.nodes_lost
     assert expected > 20
     assert abs(lost - expected) < 4 * expected**0.5, (lost, expected)
+
+
+def test_a_read_picks_primaries_or_read_replicas_when_it_reaches_the_database() -> None:
+    """With one queue per role, a read joins the primaries' or the read replicas' queue in
+    proportion to their ready workers at the moment it reaches the database: after the
+    caller's own second of work, not when the caller started. Reads reaching it during an
+    election all go to the read replicas; none is refused for want of a primary."""
+    s = scenario(
+        {
+            "simulation": {"duration": "40s", "warmup": "80s", "replications": 1, "seed": 4},
+            "workload": {"arrival_rate": "20/s"},
+            "requests": {
+                "r": {"steps": [{"call": "api", "steps": [{"call": "db", "op": "read"}]}]}
+            },
+            "components": {
+                "api": {"type": "service", "workers": 100, "service_time": "1s"},
+                "db": {
+                    "type": "database",
+                    "read_replicas": 2,
+                    "workers": 8,
+                    "service_time": "5ms",
+                    "load_balancing": "shared_queue",
+                },
+            },
+            "failures": {
+                "events": [{"at": "20s", "kind": "failover", "target": "db", "election": "12s"}]
+            },
+        }
+    )
+    reads = run_replication(s, 0).types["r"]
+    # (20 s into the measured interval) about 20 reads start in the second before the failover and reach the database in
+    # the election; a third of them would be sent to the primaries if picked at the start
+    assert reads.arrivals > 700
+    assert reads.errors.get("unavailable", 0) == 0

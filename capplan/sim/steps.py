@@ -53,11 +53,11 @@ def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
         if step.direct:  # a worker held for a service time: PooledStation.visit, inline
             station: PooledStation = step.station  # type: ignore[assignment]
             kernel = station.kernel
-            group = step.group or step.route()
             if req.lag:
                 lag = req.lag
                 req.lag = 0.0
                 yield lag
+            group = step.group or step.route()  # at arrival: a route may read the state
             arrived = kernel.now
             got = station.take(group, req)
             if got.__class__ is not Replica:

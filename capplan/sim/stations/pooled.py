@@ -237,12 +237,13 @@ class PooledStation:
         meter.start_sum -= start
 
     def visit(self, step: CompiledStep, req: Request) -> Generator[float | None, Any, str | None]:
-        group: Group = step.group or step.route()
         kernel = self.kernel
         if req.lag:  # arrive at the request's own time
             lag = req.lag
             req.lag = 0.0
             yield lag
+        # picked on arrival: a weighted read route reads the roles' ready workers now
+        group: Group = step.group or step.route()
         arrived = kernel.now
         got = self.take(group, req)
         if got.__class__ is not Replica:
