@@ -77,6 +77,10 @@ class NodeFailures:
     lost_share: float
     """Share of the month's requests lost to node failures."""
     lost_share_ci95: tuple[float, float]
+    undisturbed_saturated: bool = False
+    """The run without the failure could not keep up and was ended early: the requests
+    a failure fails are then judged against a system failing anyway (its error rate over
+    the part it ran), a rough figure."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +91,7 @@ class NodeFailures:
             "slo_violation_s_per_failure": self.violation_s_per_failure,
             "lost_share": self.lost_share,
             "lost_share_ci95": list(self.lost_share_ci95),
+            "undisturbed_saturated": self.undisturbed_saturated,
         }
 
 
@@ -297,7 +302,9 @@ def _node_failures(
     run = base.section("cost")["run"]
     nodes = run["node_hours"] / run["hours"]
     per_month = nodes * SECONDS_PER_MONTH / node.mtbf
-    per_replication = base.arrivals / sim.replications
+    # requests of one episode: the episode's own count (the undisturbed run may have been
+    # ended early as saturated, and measured fewer)
+    per_replication = hit.arrivals / sim.replications
     failed = (hit.error_rate - base.error_rate) * per_replication
     half = math.hypot(*(half_width(r.error_rate_ci95, r.error_rate) or 0.0 for r in (base, hit)))
     ci = (failed - half * per_replication, failed + half * per_replication)
@@ -315,4 +322,5 @@ def _node_failures(
         violation_s,
         max(0.0, failed) * share,
         (max(0.0, ci[0]) * share, max(0.0, ci[1]) * share),
+        any(r.stopped_early for r in quiet_records),
     )

@@ -179,6 +179,7 @@ def test_a_month_of_node_failures_loses_what_a_node_holds_in_service() -> None:
     month = 50 * 730 * 3600
     assert n.lost_share == pytest.approx(n.per_month * n.failed_per_failure / month)
     assert m.availability == pytest.approx(1 - m.lost_share - n.lost_share, abs=1e-12)
+    assert not n.undisturbed_saturated
 
 
 @pytest.mark.parametrize(
@@ -215,3 +216,5 @@ def test_node_failure_minutes_when_the_undisturbed_run_is_saturated() -> None:
     s = s.model_copy(update={"workload": s.workload.model_copy(update={"arrival_rate": 120.0})})
     n = monthly_availability(s).node_failures
     assert n is not None and n.violation_s_per_failure == 0, n
+    # and the failed requests are flagged as judged against a system failing anyway
+    assert n.undisturbed_saturated, n

@@ -95,5 +95,11 @@ def availability(
             f"and {nf.violation_s_per_failure / 60:.1f} min outside the SLOs: "
             f"{nf.lost_share:.2e} of requests"
         )
+        if nf.undisturbed_saturated:
+            lines.append(
+                f"{scenario.name}: without the node failure the system saturates (that run "
+                "was ended early), so a failure's requests are judged against one failing "
+                "anyway: a rough figure"
+            )
     for line in lines:
         console.print(line, highlight=False)
