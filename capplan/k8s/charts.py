@@ -114,8 +114,7 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
     per = total / c.replicas
     lines = [
         f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",
-        f"the {c.replicas} primaries, evicting the least recently used keys as the simulation "
-        "does",
+        f"the {c.replicas} primaries, evicting the least recently used keys as the simulation does",
         "(Redis bounds the node, not each key space).",
     ]
     warning = None
