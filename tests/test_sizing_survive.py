@@ -83,10 +83,23 @@ def test_the_overlay_and_the_manifests_require_the_zone_spread(tmp_path: Path) -
     assert overlay["kubernetes"] == {"zone_spread": "required"}
     code, _, err = cli("render-manifests", str(out), "--out", str(tmp_path / "m"))
     assert code == 0, err
-    deployment = yaml.safe_load((tmp_path / "m" / "api-deployment.yaml").read_text())
+    text = (tmp_path / "m" / "api-deployment.yaml").read_text()
+    deployment = yaml.safe_load(text)
     spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
     rules = {c["topologyKey"]: c["whenUnsatisfiable"] for c in spread}
     assert rules["topology.kubernetes.io/zone"] == "DoNotSchedule"
+    # the lost zone's unreachable nodes must not hold the skew's minimum at zero, or the
+    # replacements of its pods stay pending through the outage the sizing planned for
+    zone = next(c for c in spread if c["topologyKey"] == "topology.kubernetes.io/zone")
+    assert zone["nodeTaintsPolicy"] == "Honor"
+    assert "nodeTaintsPolicy: Honor leaves the lost zone's unreachable nodes" in text
+    code, _, err = cli(
+        "render-manifests", str(out), "--out", str(tmp_path / "old"), "--kubernetes-version", "1.25"
+    )
+    assert code == 0, err
+    old = (tmp_path / "old" / "api-deployment.yaml").read_text()
+    assert "NodeInclusionPolicyInPodTopologySpread" in old
+    assert "NodeInclusionPolicyInPodTopologySpread" not in text
 
 
 def test_survive_needs_more_than_one_zone(tmp_path: Path) -> None:

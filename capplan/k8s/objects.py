@@ -81,9 +81,18 @@ def deployment(
         ports=[k.V1ContainerPort(container_port=c.port, name="http")],
     )
     zone_rule = "DoNotSchedule" if settings.zone_spread == "required" else "ScheduleAnyway"
+    # Honor: nodes whose taints the pod does not tolerate are left out of the skew. In a
+    # zone outage the zone's nodes stay, tainted unreachable, with none of the pods; left
+    # in (the default, Ignore), they hold the global minimum at zero, and a DoNotSchedule
+    # spread then keeps every replacement and new pod pending until the zone is back.
+    # The simulation spreads over the zones up, as Honor does.
     spread = [
         k.V1TopologySpreadConstraint(
-            max_skew=1, topology_key=key, when_unsatisfiable=rule, label_selector=match
+            max_skew=1,
+            topology_key=key,
+            when_unsatisfiable=rule,
+            label_selector=match,
+            node_taints_policy="Honor",
         )
         for key, rule in (
             ("topology.kubernetes.io/zone", zone_rule),

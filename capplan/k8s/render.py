@@ -153,6 +153,23 @@ def _callers_comment(name: str, called: frozenset[str | None]) -> str:
     return f"Only {who} call {name} in the scenario's request graph: only they may connect."
 
 
+def _spread_comment(zone_spread: str, kubernetes_version: str) -> str:
+    if zone_spread != "required":
+        return ""
+    lines = [
+        "The zone spread is required (DoNotSchedule): surviving a zone outage relies on the",
+        "pods being spread. nodeTaintsPolicy: Honor leaves the lost zone's unreachable nodes",
+        "out of the skew, so that replacements and new pods schedule in the zones left;",
+        "without it they would stay pending until the zone is back.",
+    ]
+    if tuple(int(p) for p in kubernetes_version.split(".")[:2]) < (1, 26):
+        lines.append(
+            "Kubernetes before 1.26 honors it only with the NodeInclusionPolicyInPodTopologySpread "
+            "feature gate."
+        )
+    return "\n".join(lines)
+
+
 def disruption_budget(c: ServiceComponent, measured: Component) -> tuple[int, str] | None:
     """(minAvailable, comment) for the PodDisruptionBudget, or None where one replica
     cannot have one (a budget on a single pod blocks every drain or protects nothing).
@@ -225,7 +242,7 @@ def render(
         files += [
             Rendered(
                 f"{name}-deployment.yaml",
-                "",
+                _spread_comment(settings.zone_spread, kubernetes_version),
                 objects.deployment(name, c, namespace, labels, notes, settings),
             ),
             Rendered(f"{name}-service.yaml", "", objects.service(name, c, namespace, own, base)),
