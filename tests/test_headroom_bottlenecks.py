@@ -147,9 +147,7 @@ def test_a_utilization_breach_names_the_quantity_the_objective_measures():
         constraints=(Constraint("gunicorn", "cpu", 1.61),),
         components={"gunicorn": gunicorn},
         requests={},
-        objectives=(
-            Objective("max_utilization", "gunicorn", 0.85, 0.9, None, False, None, False),
-        ),
+        objectives=(Objective("max_utilization", "gunicorn", 0.85, 0.9, None, False, None, False),),
         data={},
     )
     b = _first_breach(result)

@@ -77,7 +77,9 @@ def render_manifests(
         typer.echo(f"wrote {path}")
     for f in files:  # what the files warn of, said where it is seen
         for warning in f.warnings:
-            err.print(f"{folder / f.name}: {warning}", highlight=False, markup=False, soft_wrap=True)
+            err.print(
+                f"{folder / f.name}: {warning}", highlight=False, markup=False, soft_wrap=True
+            )
     if apply:
         from capplan.k8s.apply import apply as apply_set
 

@@ -261,5 +261,3 @@ def judge(
     summary = {0: "all SLOs hold", 1: "an SLO is violated", 3: "inconclusive"}[code]
     out.print(f"gate: {summary} (exit {code})", markup=False)
     return code
-
-
