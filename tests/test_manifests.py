@@ -594,3 +594,21 @@ def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
     text = said(chart=True, folder="m")
     assert ("redis-values.yaml: redis: the key spaces may hold" in text) == warned, text
     assert f"maxmemory {mb}mb" in (tmp_path / "m" / "values" / "redis-values.yaml").read_text()
+
+
+def test_store_values_say_what_they_leave_to_the_chart_about_zones(rendered):
+    """The simulation spreads a shard's members over the zones (a zone outage takes its
+    share); the chart values do not set that, and say so where a shard has members to
+    spread: the planned system's three-member stores, not today's single instances."""
+    note = "spreads each shard's members evenly over the 3 zones"
+    planned = {f.name: f.text for f in render(*rendered["10x-planned"])}
+    for store in ("mongodb", "redis", "neo4j"):
+        assert note in planned[f"values/{store}-values.yaml"].replace("\n# ", " ")
+    today = {f.name: f.text for f in render(*rendered["current"])}
+    assert not any("Zones:" in text for name, text in today.items() if name.startswith("values/"))
+    one_zone = rendered["10x-planned"][0]
+    one_zone = one_zone.model_copy(
+        update={"kubernetes": one_zone.kubernetes.model_copy(update={"zones": 1})}
+    )
+    alone = {f.name: f.text for f in render(one_zone, rendered["10x-planned"][1])}
+    assert not any("Zones:" in text for text in alone.values())

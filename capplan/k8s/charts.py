@@ -130,6 +130,21 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
     return CacheMemory(math.ceil(per / 2**20), lines, warning)
 
 
+def zone_lines(scenario: Scenario, stores: list[Any]) -> list[str]:
+    """What the values of ``stores`` leave to their charts about zones: nothing with one
+    zone, or where no shard has two members."""
+    zones = scenario.kubernetes.zones
+    members = [getattr(c, "replicas", 1) + getattr(c, "read_replicas", 0) for c in stores]
+    if zones == 1 or max(members, default=1) < 2:
+        return []
+    return [
+        f"Zones: the simulation spreads each shard's members evenly over the {zones} zones (a",
+        "zone outage takes its share of each shard); these values do not ask the chart for",
+        "that: set its zone spread (its topologySpreadConstraints or affinity keys) so that it",
+        "holds.",
+    ]
+
+
 def chart_values(
     scenario: Scenario, name: str, c: Any, memory: CacheMemory | None = None
 ) -> tuple[dict[str, Any], list[str]] | None:

@@ -331,7 +331,7 @@ def render(
             out.append(
                 Rendered(
                     f"{VALUES}/{name}-values.yaml",
-                    _yaml(values, [*header, "", *comment]),
+                    _yaml(values, [*header, "", *comment, *charts.zone_lines(scenario, [store])]),
                     None,
                     (held.warning,) if held is not None and held.warning else (),
                 )
@@ -350,6 +350,10 @@ def render(
                         "Sizing of the stateful stores, for the operators or charts that run them;",
                         "not a Kubernetes object and not part of the kustomization.",
                         *(line for held in unnamed for line in held.lines),
+                        *charts.zone_lines(
+                            scenario,
+                            [c for n, c in scenario.components.items() if n in stores],
+                        ),
                     ],
                 ),
                 None,
