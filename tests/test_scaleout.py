@@ -184,6 +184,40 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mm2.yaml"]
 
 
+def test_render_manifests_on_dask_writes_the_same_files(
+    dask_address: str, scenario_file: Path, tmp_path: Path
+) -> None:
+    """The set is annotated with the simulated projections: the same bytes either way. An
+    unreachable scheduler is the clear error, after the scenario's inputs are checked, and
+    no folder is written."""
+    deployable = SCENARIO.replace(
+        "    workers: 2", "    workers: 2\n    image: registry.example.com/app:1.0\n    port: 8080"
+    )
+    scenario_file.write_text(deployable)
+    args = ["render-manifests", str(scenario_file), "--no-progress", "--out"]
+    code, _, err = cli(*args, str(tmp_path / "local"), "--jobs", "2")
+    assert code == 0, err
+    code, _, err = cli(*args, str(tmp_path / "dask"), "--dask", dask_address)
+    assert code == 0, err
+    local = {
+        p.relative_to(tmp_path / "local"): p.read_bytes()
+        for p in (tmp_path / "local").rglob("*")
+        if p.is_file()
+    }
+    remote = {
+        p.relative_to(tmp_path / "dask"): p.read_bytes()
+        for p in (tmp_path / "dask").rglob("*")
+        if p.is_file()
+    }
+    assert len(local) >= 5 and remote == local
+    code, _, err = cli(*args, str(tmp_path / "gone"), "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and "no Dask scheduler answered" in err, err
+    assert not (tmp_path / "gone").exists()
+    scenario_file.write_text(SCENARIO)  # no image: the scenario's error comes first
+    code, _, err = cli(*args, str(tmp_path / "gone"), "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and "image" in err and "Dask" not in err, err
+
+
 def test_a_sweep_sets_each_value_and_validates_each_point(
     scenario_file: Path, tmp_path: Path
 ) -> None:

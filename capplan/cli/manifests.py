@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from capplan.cli.app import (
+    Dask,
     Jobs,
     MaxVisits,
     Scenario1,
@@ -49,6 +50,7 @@ def render_manifests(
     jobs: Jobs = None,
     progress: ShowProgress = True,
     max_visits: MaxVisits = None,
+    dask: Dask = None,
 ) -> None:
     """Render Kubernetes manifests for a scenario: per service a Deployment (probes, a
     restricted security context), a Service, a ServiceAccount, a NetworkPolicy admitting
@@ -70,7 +72,7 @@ def render_manifests(
 
     (scenario,) = _load_all([file], None, None, None)
     check_inputs(scenario, namespace, kubernetes_version)
-    (result,) = _simulate_all([scenario], jobs, progress, max_visits)
+    (result,) = _simulate_all([scenario], jobs, progress, max_visits, dask)
     files = render(scenario, result, namespace=namespace, kubernetes_version=kubernetes_version)
     folder = out if out is not None else Path("manifests") / scenario.name
     for path in write(files, str(folder)):
