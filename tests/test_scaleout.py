@@ -199,17 +199,12 @@ def test_render_manifests_on_dask_writes_the_same_files(
     assert code == 0, err
     code, _, err = cli(*args, str(tmp_path / "dask"), "--dask", dask_address)
     assert code == 0, err
-    local = {
-        p.relative_to(tmp_path / "local"): p.read_bytes()
-        for p in (tmp_path / "local").rglob("*")
-        if p.is_file()
-    }
-    remote = {
-        p.relative_to(tmp_path / "dask"): p.read_bytes()
-        for p in (tmp_path / "dask").rglob("*")
-        if p.is_file()
-    }
-    assert len(local) >= 5 and remote == local
+
+    def written(folder: Path) -> dict[Path, bytes]:
+        return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    local = written(tmp_path / "local")
+    assert len(local) >= 5 and written(tmp_path / "dask") == local
     code, _, err = cli(*args, str(tmp_path / "gone"), "--dask", "tcp://127.0.0.1:9")
     assert code == 2 and "no Dask scheduler answered" in err, err
     assert not (tmp_path / "gone").exists()

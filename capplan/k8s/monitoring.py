@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from capplan.k8s.objects import memory_quantity
 from capplan.kinds import as_pooled, kind_of
 from capplan.scenario.components import CacheComponent, DatabaseComponent
 from capplan.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from capplan.k8s.charts import CacheMemory
 
 BURN_RATES = (
     # (burn rate, long window, short window, severity): the SRE workbook's multiwindow,
@@ -207,8 +211,13 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
-def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[str, Any]:
-    """Sizing of the stateful stores that name no chart, for the operators that run them."""
+def stores_values(
+    scenario: Scenario,
+    exclude: set[str] | None = None,
+    caches: Mapping[str, CacheMemory] | None = None,
+) -> dict[str, Any]:
+    """Sizing of the stateful stores that name no chart, for the operators that run them;
+    ``caches``: each cache's memory where the caller has worked it out already."""
     from capplan.k8s.charts import EVICTION, cache_memory, store_resources
 
     out: dict[str, Any] = {}
@@ -223,7 +232,7 @@ def stores_values(scenario: Scenario, exclude: set[str] | None = None) -> dict[s
         if resources is not None:
             entry["resources"] = resources
         if isinstance(c, CacheComponent):
-            held = cache_memory(scenario, name, c)
+            held = (caches or {}).get(name) or cache_memory(scenario, name, c)
             if held.maxmemory_mib is not None:
                 entry["maxmemory"] = memory_quantity(held.maxmemory_mib * 2**20)
                 entry["maxmemory_policy"] = EVICTION

@@ -336,7 +336,7 @@ def render(
                     (held.warning,) if held is not None and held.warning else (),
                 )
             )
-    stores = monitoring.stores_values(scenario, exclude=charted)
+    stores = monitoring.stores_values(scenario, exclude=charted, caches=caches)
     if stores:
         unnamed = [held for name, held in caches.items() if name in stores]
         out.append(
