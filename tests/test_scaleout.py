@@ -213,6 +213,41 @@ def test_render_manifests_on_dask_writes_the_same_files(
     assert code == 2 and "image" in err and "Dask" not in err, err
 
 
+LOCUST_STATS = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    "50%,95%,99%\n"
+    "GET,r,2400,0,140,180.0,20,900,512,12.0,0.0,140,450,700\n"
+)
+
+
+def test_calibrate_on_dask_writes_the_same_overlay(
+    dask_address: str, scenario_file: Path, tmp_path: Path
+) -> None:
+    """Calibration's search simulates round after round: on Dask it finds the same values
+    and writes the same overlay and JSON. An unreachable scheduler is the clear error,
+    after the measurements are read and checked, and nothing is written."""
+    stats = tmp_path / "locust_stats.csv"
+    stats.write_text(LOCUST_STATS)
+    args = ["calibrate", str(scenario_file), "--from", str(stats)]
+    runs = {}
+    for label, where in (("local", ["--jobs", "2"]), ("dask", ["--dask", dask_address])):
+        out, doc = tmp_path / f"{label}.yaml", tmp_path / f"{label}.json"
+        code, _, err = cli(*args, "--out", str(out), "--json", str(doc), *where)
+        assert code == 0, err
+        runs[label] = (out.read_bytes(), doc.read_bytes())
+    assert runs["dask"] == runs["local"]
+    assert b"service_time" in runs["local"][0]  # the search changed something
+    gone = tmp_path / "gone.yaml"
+    code, _, err = cli(*args, "--out", str(gone), "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and "no Dask scheduler answered" in err and "Traceback" not in err, err
+    assert not gone.exists()
+    stats.write_text(LOCUST_STATS.replace("GET,r,", "GET,other,"))
+    code, _, err = cli(*args, "--out", str(gone), "--dask", "tcp://127.0.0.1:9")
+    assert code == 2 and "no row names a request type" in err and "Dask" not in err, err
+    assert not gone.exists()
+
+
 def test_a_sweep_sets_each_value_and_validates_each_point(
     scenario_file: Path, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from capplan.cli.app import Jobs, JsonPath, Scenario1, _load_all, app, err
+from capplan.cli.app import Dask, Jobs, JsonPath, Scenario1, _load_all, app, err
 from capplan.errors import CapplanError
 
 
@@ -83,6 +84,7 @@ def calibrate(
     ] = None,
     json_path: JsonPath = None,
     jobs: Jobs = None,
+    dask: Dask = None,
 ) -> None:
     """Calibrate a scenario from measurements: service times searched by simulation so
     that the predicted latency matches the measured one at the measured load, their shape
@@ -98,6 +100,7 @@ def calibrate(
     from capplan.api import simulate
     from capplan.calibrate import calibrate as run
     from capplan.calibrate.overlay import MARK, overlay
+    from capplan.cluster import runner_for
     from capplan.files import write_json, write_text
     from capplan.sim.runner import Runner
 
@@ -108,11 +111,16 @@ def calibrate(
     if not path.parent.is_dir():
         raise CapplanError(f"--out {path}: no folder {path.parent}")
     rounds = 0
+    runner: Runner | None = None
 
-    with Runner(jobs) as runner:
+    with ExitStack() as stack:
 
         def sim(s: Any) -> dict[str, Any]:
-            nonlocal rounds
+            # the processes (or the Dask client) start with the first simulation: the
+            # measurements are read and checked before, and some need none
+            nonlocal rounds, runner
+            if runner is None:
+                runner = stack.enter_context(runner_for(jobs, dask))
             rounds += 1
             err.print(f"  simulation {rounds}", highlight=False)
             return simulate(s, runner=runner)
