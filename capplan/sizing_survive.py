@@ -77,7 +77,9 @@ def without_a_node(s: Scenario) -> Scenario:
 
 
 def without_a_zone(s: Scenario) -> Scenario:
-    """``s`` with its first zone (the fullest) out for the whole run, never replaced."""
+    """``s`` with its first zone (the fullest) out for the whole run, never replaced, and
+    the zone spread required, as the sizing renders it (with live nodes the scheduler
+    then spreads every component's pods evenly, the first zone taking any extra)."""
     sim = s.simulation
     outage = ZoneOutage.model_construct(
         kind="zone_outage",
@@ -86,7 +88,13 @@ def without_a_zone(s: Scenario) -> Scenario:
         duration=sim.warmup + sim.duration + 1.0,
         replace_after=sim.warmup + sim.duration + 1.0,
     )
-    return s.model_copy(update={"failures": Failures.model_construct(random={}, events=[outage])})
+    k8s = s.kubernetes.model_copy(update={"zone_spread": "required"})
+    return s.model_copy(
+        update={
+            "failures": Failures.model_construct(random={}, events=[outage]),
+            "kubernetes": k8s,
+        }
+    )
 
 
 def survive(

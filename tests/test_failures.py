@@ -458,6 +458,50 @@ def test_a_lost_node_takes_its_pods_which_wait_for_a_new_node() -> None:
     assert rec.control.nodes_lost == 1
 
 
+@pytest.mark.parametrize("spread", ["preferred", "required"])
+def test_a_zone_outage_takes_its_nodes_and_replacements_need_room_in_the_zones_left(
+    spread: str,
+) -> None:
+    """Live nodes are in zones and pods spread over them: one node of two pods in each of
+    three zones, each replica in its node's zone. Zone b goes out at 200 s for 600 s: its
+    node holds and takes nothing (still billed), so the two pods evicted at 500 s fit on
+    none of the nodes left and wait for nodes the autoscaler adds in the zones up: one
+    node for both with a preferred spread (the autoscaler packs them; the spread only
+    scores), one in each of a and c with a required one. When b is back its node is
+    empty."""
+    s = cluster_system(
+        {"events": [{"at": "200s", "kind": "zone_outage", "zone": "b", "duration": "600s"}]}
+    )
+    s = s.model_copy(update={"kubernetes": s.kubernetes.model_copy(update={"zone_spread": spread})})
+    added = 1 if spread == "preferred" else 2
+
+    def look(stations: dict[str, Any]) -> tuple[list[int], list[int], list[int], bool]:
+        nodes = [n for n in the_cluster(stations).nodes if n.state != 3]  # NODE_GONE
+        ready = [r for r in replicas_of(stations) if r.state == READY]
+        in_zone = [sum(1 for n in nodes if n.zone == z and n.state == 1) for z in range(3)]
+        pods = [sum(1 for r in ready if r.zone == z) for z in range(3)]
+        held = [len(n.pods) for n in nodes if n.zone == 1]
+        placed = all(r.owner.node.zone == r.zone for r in ready)
+        return in_zone, pods, held, placed
+
+    probe = Probe([199, 499, 700, 801], look)
+    rec = run_replication(s, 0, (probe,))
+    before, during, replaced, back = probe.seen
+    assert before == ([1, 1, 1], [2, 2, 2], [2], True)
+    assert during == ([1, 0, 1], [2, 0, 2], [0], True)  # b's node down, not gone
+    ready_nodes, pods, held, placed = replaced
+    assert ready_nodes[1] == 0 and sum(ready_nodes) == 2 + added and placed
+    assert pods[1] == 0 and sum(pods) == 6 and held == [0]
+    if spread == "required":
+        assert pods == [3, 0, 3] and ready_nodes == [2, 0, 2]
+    assert back[0][1] == 1 and back[2] == [0]  # b's node ready again, empty
+    pending = {w.start_s: w.pods_pending for w in rec.windows}
+    nodes = {w.start_s: w.nodes for w in rec.windows}
+    assert pending[420.0] == 0 and pending[480.0] + pending[540.0] > 0.5
+    assert pending[600.0] == 0
+    assert nodes[420.0] == 3 and nodes[600.0] == 3 + added  # b's node still billed
+
+
 def test_node_failures_come_at_the_rate_of_the_nodes_up() -> None:
     s = cluster_system(None, mtbf="2000s", duration="18000s", window="10min")
     step = 5.0

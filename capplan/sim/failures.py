@@ -8,7 +8,10 @@ samplers scaled, their station wrapped by one that fails a share of calls at onc
 a run without failures pays nothing for them.
 
 Pods are spread over the cluster's zones as the rendered topology spread constraints
-require (each new pod in the zone that has fewest of its set, among the zones up).
+require (each new pod in the zone that has fewest of its set, among the zones up). With
+live nodes (``costs``) the scheduler does that and a replica is in its node's zone
+(:mod:`capplan.sim.control.cluster`): a zone outage then also takes the zone's nodes, so
+that replacements need room in the zones left, which the cluster autoscaler adds there.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ class Injector:
         """Clock time of simulated time 0."""
         self.zones = scenario.kubernetes.zones
         self.down: set[int] = set()
+        if self.cluster is not None:
+            self.cluster.zones_down = self.down
         self.calls: dict[str, list[CompiledStep]] = {name: [] for name in stations}
         for plan in plans:
             for step in _steps(plan.steps):
@@ -106,7 +111,7 @@ class Injector:
                 continue
             station.track = True  # a failure interrupts what its replicas hold
             sets = [rs for shard in shards for rs in (shard.primaries, shard.readers)]
-            for shard in shards:
+            for shard in shards if self.cluster is None else ():  # else: their nodes' zones
                 # a shard's members (primary first, then read replicas) spread together
                 members = shard.primaries.replicas + shard.readers.replicas
                 for i, replica in enumerate(members):
@@ -233,6 +238,8 @@ class Injector:
     def _zone_outage(self, event: ZoneOutage) -> Process:
         zone = ZONE_NAMES.index(event.zone)
         self.down.add(zone)
+        if self.cluster is not None:
+            self.cluster.zone_out(zone)
         after = min(event.replace_after, event.duration)
         for name, sets in self.sets.items():
             elected = {id(shard.primaries) for shard in self.elections.get(name, [])}
@@ -244,6 +251,8 @@ class Injector:
                         self._kill(name, rs, replica, after)
         yield event.duration
         self.down.discard(zone)
+        if self.cluster is not None:
+            self.cluster.zone_back(zone)
 
     def _failover(self, event: Failover) -> Process:
         primaries = self.stations[event.target].shards[event.shard - 1].primaries

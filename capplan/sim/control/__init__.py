@@ -78,7 +78,12 @@ class ControlPlane:
     ):
         self.kernel = kernel
         costs = scenario.costs
-        self.cluster = Cluster(kernel, costs.cluster, costs.node) if costs is not None else None
+        k8s = scenario.kubernetes
+        self.cluster = (
+            Cluster(kernel, costs.cluster, costs.node, k8s.zones, k8s.zone_spread)
+            if costs is not None
+            else None
+        )
         self.deployments: dict[str, list[Deployment]] = {}
         self.hpas: dict[str, Hpa] = {}
         pods: list[Pod] = []
@@ -97,10 +102,13 @@ class ControlPlane:
             )
             deps = []
             for shard in sets:
+                members: list[Deployment] = []  # spread over the zones together
                 for rs in (shard.primaries, shard.readers):
                     dep = Deployment(
                         name, kernel, rs, cpu, memory, startup, self.cluster, kind_of(c).deployment
                     )
+                    dep.peers = members
+                    members.append(dep)
                     mine = [Pod(dep, cpu, memory, 0.0) for r in rs.replicas]
                     dep.adopt(mine)
                     pods += mine
@@ -112,6 +120,9 @@ class ControlPlane:
             for pod in self.cluster.start_with(pods):
                 assert pod.deployment is not None
                 pod.deployment.unplace(pod)
+            for pod in pods:
+                if pod.node is not None:
+                    pod.replica.zone = pod.node.zone  # a replica runs where its pod is
         self._last: dict[str, float] = {}
         self._last_t = kernel.now
 

@@ -1,16 +1,28 @@
 """Nodes, the scheduler and the cluster autoscaler, in the run.
 
-Every pod's requests are placed on a node (first fit over the ready nodes, in the order
-they were added: the scheduler's default scoring is close enough for capacity); a pod that
+Nodes are in zones (``kubernetes.zones``), kept balanced as a node group per zone and the
+autoscaler's ``--balance-similar-node-groups`` keep them: a new node goes to the zone up
+with fewest nodes, or to the zone the pods it is added for wait in. Every pod's
+requests are placed on a node in the zone its topology spread constraint picks (of the
+zones up, the one holding fewest pods of its spread group: its deployment, or its
+database shard's members), first fit over that zone's ready nodes in the order they were
+added (the scheduler's default scoring is close enough for capacity); with a preferred
+spread (ScheduleAnyway) a pod that fits nowhere there goes to the next zone, with a
+required one (DoNotSchedule) it may only go to the zones holding fewest. Its replica is in
+its node's zone, so a zone outage takes exactly the pods on the zone's nodes. A pod that
 fits on none stays pending, and is placed as soon as room appears (a node ready, a pod
 gone). Every ``scan_interval`` the cluster autoscaler adds the nodes the pending pods need
-(:func:`capplan.autoscaling.cluster.nodes_to_add`, up to ``max_nodes``; each takes pods
-after ``node_startup``) and removes nodes unneeded for ``scale_down_unneeded_time`` (none
-within ``scale_down_delay_after_add`` of an addition; empty ones together, others one per
-scan, only when their pods fit elsewhere; pods of databases and caches are not moved).
-An evicted pod is replaced by a new one elsewhere as it terminates, as its ReplicaSet does.
-A node that fails (:meth:`Cluster.lose`) takes its pods' requests with it; the pods are
-recreated at once and the node group replaces the node after ``costs.node.replacement``.
+(:func:`capplan.autoscaling.cluster.nodes_to_add`; zone by zone with a required spread;
+up to ``max_nodes``; each takes pods after ``node_startup``) and removes nodes unneeded for
+``scale_down_unneeded_time`` (none within ``scale_down_delay_after_add`` of an addition;
+empty ones together, others one per scan, only when their pods fit elsewhere; pods of
+databases and caches are not moved). An evicted pod is replaced by a new one elsewhere as
+it terminates, as its ReplicaSet does. A node that fails (:meth:`Cluster.lose`) takes its
+pods' requests with it; the pods are recreated at once and the node group replaces the
+node, in its zone, after ``costs.node.replacement``. A zone that goes out
+(:meth:`Cluster.zone_out`) takes its nodes out until it is back: they hold and take no
+pods (the failure injector loses the pods' replicas) and still count toward ``max_nodes``
+and the bill.
 """
 
 from __future__ import annotations
@@ -20,14 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 from capplan.autoscaling.cluster import fits_elsewhere, nodes_to_add, requested_share
 from capplan.sim.control.level import Level
-from capplan.sim.control.pods import DELETED, PENDING, Pod
+from capplan.sim.control.pods import DELETED, PENDING, RUNNING, Pod
 
 if TYPE_CHECKING:
     from capplan.scenario.costs import Cluster as ClusterSpec
     from capplan.scenario.costs import NodeShape
     from capplan.sim.kernel import Kernel
 
-NODE_STARTING, NODE_READY, NODE_DELETING, NODE_GONE = range(4)
+NODE_STARTING, NODE_READY, NODE_DELETING, NODE_GONE, NODE_DOWN = range(5)
+"""A node's state; NODE_DOWN: in a zone that is out (unreachable, still billed)."""
 MAX_EMPTY_BULK_DELETE = 10
 """--max-empty-bulk-delete: empty nodes removed in one scan."""
 
@@ -42,10 +55,12 @@ class Node:
         "unneeded_since",
         "used_cpu",
         "used_memory",
+        "zone",
     )
 
-    def __init__(self, cluster: Cluster, state: int):
+    def __init__(self, cluster: Cluster, state: int, zone: int):
         self.cluster = cluster
+        self.zone = zone
         self.cpu = cluster.shape.cpu
         self.memory = cluster.shape.memory
         self.used_cpu = self.used_memory = 0.0
@@ -81,10 +96,22 @@ class Node:
 class Cluster:
     """The nodes of the run and the autoscaler acting on them."""
 
-    def __init__(self, kernel: Kernel, spec: ClusterSpec, shape: NodeShape):
+    def __init__(
+        self,
+        kernel: Kernel,
+        spec: ClusterSpec,
+        shape: NodeShape,
+        zones: int = 1,
+        spread: str = "preferred",
+    ):
         self.kernel = kernel
         self.spec = spec
         self.shape = shape
+        self.zones = zones
+        self.required = spread == "required"
+        """Whether the zone spread is required (DoNotSchedule) rather than preferred."""
+        self.zones_down: set[int] = set()
+        """Zones out now (the failure injector's set)."""
         self.nodes: list[Node] = []
         self.pending: list[Pod] = []
         self.billed = Level(kernel)
@@ -103,26 +130,99 @@ class Cluster:
         self.life: Callable[[], float] | None = None
         """A node's time to failure (None: nodes do not fail)."""
 
+    # zones --------------------------------------------------------------------------
+
+    def _up(self) -> list[int]:
+        return [z for z in range(self.zones) if z not in self.zones_down] or list(range(self.zones))
+
+    def _new_node(self, state: int, zone: int | None = None) -> Node:
+        """A node of the node group of ``zone`` (default: the zone up with fewest nodes)."""
+        if zone is None:
+            count = [0] * self.zones
+            for n in self.nodes:
+                if n.state != NODE_GONE:
+                    count[n.zone] += 1
+            zone = min(self._up(), key=lambda z: (count[z], z))
+        node = Node(self, state, zone)
+        self.nodes.append(node)
+        return node
+
+    def _spread(self, pod: Pod) -> list[int]:
+        """Pods of ``pod``'s spread group scheduled in each zone (terminating ones aside,
+        as the scheduler counts them)."""
+        count = [0] * self.zones
+        if pod.deployment is not None:
+            for dep in pod.deployment.peers:
+                for p in dep.pods:
+                    if p.node is not None and p.state == RUNNING and p is not pod:
+                        count[p.node.zone] += 1
+        return count
+
+    def zone_order(self, pod: Pod, count: list[int] | None = None) -> list[int]:
+        """The zones ``pod`` may go to, the one its spread constraint prefers first: of
+        those up, by the pods of its spread group each holds (``count``, default
+        :meth:`_spread`). With a preferred spread, ties go to the zone with most CPU free
+        on its ready nodes (the scheduler's least-allocated scoring). With a required one,
+        only the zones holding fewest, ties to the first: the first zone then holds the
+        most, the worst one to lose, which ``size --survive zone_outage`` takes out."""
+        if self.zones == 1:
+            return [0]
+        count = self._spread(pod) if count is None else count
+        if self.required:
+            order = sorted(self._up(), key=lambda z: (count[z], z))
+            return [z for z in order if count[z] == count[order[0]]]
+        free = [0.0] * self.zones
+        for node in self.nodes:
+            if node.state == NODE_READY:
+                free[node.zone] += node.cpu - node.used_cpu
+        return sorted(self._up(), key=lambda z: (count[z], -free[z], z))
+
+    def _fit(self, pod: Pod, zone: int) -> Node | None:
+        for node in self.nodes:
+            if node.zone == zone and node.state == NODE_READY and node.fits(pod):
+                return node
+        return None
+
+    def zone_out(self, zone: int) -> None:
+        """The zone is out: its nodes hold and take nothing until :meth:`zone_back` (their
+        pods' replicas are lost by the failure injector, which shares ``zones_down``)."""
+        for node in self.nodes:
+            if node.zone == zone and node.state in (NODE_READY, NODE_STARTING):
+                node.state = NODE_DOWN
+                node.unneeded_since = None
+        self._levels()
+
+    def zone_back(self, zone: int) -> None:
+        for node in self.nodes:
+            if node.zone == zone and node.state == NODE_DOWN:
+                node.state = NODE_READY
+        self._retry()
+
     # the scheduler ------------------------------------------------------------------
 
     def start_with(self, pods: list[Pod]) -> list[Pod]:
-        """Nodes for the pods running when the run starts (first fit, largest first, at
-        least ``min_nodes``, at most ``max_nodes``); the pods that found no room."""
+        """Nodes for the pods running when the run starts: largest first, each placed as
+        :meth:`_place` does, on a new node when it fits on none (in the zone it must go to
+        with a required spread, else in the zone with fewest nodes: a cluster the
+        autoscaler grew); at least ``min_nodes``, at most ``max_nodes``. The pods that
+        found no room."""
         spec = self.spec
         unplaced = []
         for pod in sorted(pods, key=lambda p: (-p.cpu, -p.memory)):
-            node = next((n for n in self.nodes if n.fits(pod)), None)
+            zones = self.zone_order(pod)
+            node = None
+            for zone in zones:
+                node = node or self._fit(pod, zone)
             room = spec.max_nodes is None or len(self.nodes) < spec.max_nodes
             small = pod.cpu <= self.shape.cpu and pod.memory <= self.shape.memory
             if node is None and room and small:
-                node = Node(self, NODE_READY)
-                self.nodes.append(node)
+                node = self._new_node(NODE_READY, zones[0] if self.required else None)
             if node is None:
                 unplaced.append(pod)
             else:
                 node.hold(pod)
         while len(self.nodes) < spec.min_nodes:
-            self.nodes.append(Node(self, NODE_READY))
+            self._new_node(NODE_READY)
         self.pending = [p for p in pods if p in unplaced]
         self._levels()
         return self.pending
@@ -139,8 +239,9 @@ class Cluster:
             self._levels()
 
     def _place(self, pod: Pod) -> bool:
-        for node in self.nodes:
-            if node.state == NODE_READY and node.fits(pod):
+        for zone in self.zone_order(pod):
+            node = self._fit(pod, zone)
+            if node is not None:
                 node.hold(pod)
                 assert pod.deployment is not None
                 pod.deployment.start(pod)
@@ -185,33 +286,62 @@ class Cluster:
             self._scale_up()
             self._scale_down()
 
+    def _needs(self) -> dict[int | None, int]:
+        """Nodes the pending pods need beyond those starting, by the zone they must be in
+        (None: any; the node groups are then kept balanced). The autoscaler simulates the
+        scheduler's filters, not its scoring: a preferred spread binds nothing, a required
+        one binds each pod to the zone it waits for (counting the pods pending before it
+        as placed, so that pods of one deployment spread their new nodes)."""
+        shape = (self.shape.cpu, self.shape.memory)
+        if not self.required or self.zones == 1:
+            free = [n.free for n in self.nodes if n.state == NODE_STARTING]
+            return {None: nodes_to_add([(p.cpu, p.memory) for p in self.pending], free, shape)}
+        wanted: dict[int, list[Pod]] = {}
+        counts: dict[int, list[int]] = {}
+        for pod in self.pending:
+            dep = pod.deployment
+            key = id(dep.peers) if dep is not None else id(pod)
+            count = counts.get(key)
+            if count is None:
+                count = counts[key] = self._spread(pod)
+            zone = self.zone_order(pod, count)[0]
+            count[zone] += 1
+            wanted.setdefault(zone, []).append(pod)
+        return {
+            zone: nodes_to_add(
+                [(p.cpu, p.memory) for p in pods],
+                [n.free for n in self.nodes if n.state == NODE_STARTING and n.zone == zone],
+                shape,
+            )
+            for zone, pods in sorted(wanted.items())
+        }
+
     def _short(self) -> int:
         """Nodes the pending pods need beyond those already starting."""
-        return nodes_to_add(
-            [(p.cpu, p.memory) for p in self.pending],
-            [n.free for n in self.nodes if n.state == NODE_STARTING],
-            (self.shape.cpu, self.shape.memory),
-        )
+        return sum(self._needs().values())
 
     def _scale_up(self) -> None:
         if not self.pending:
             return
         spec, now = self.spec, self.kernel.now
-        want = self._short()
         present = sum(1 for n in self.nodes if n.state != NODE_GONE)
-        if spec.max_nodes is not None:
-            want = min(want, spec.max_nodes - present)
-        for _ in range(want):
-            node = Node(self, NODE_STARTING)
-            self.nodes.append(node)
-            self.kernel.spawn(self._boot(node))
-        if want > 0:
+        room = spec.max_nodes - present if spec.max_nodes is not None else None
+        added = 0
+        for zone, want in self._needs().items():
+            if room is not None:
+                want = min(want, room - added)
+            for _ in range(want):
+                self.kernel.spawn(self._boot(self._new_node(NODE_STARTING, zone)))
+            added += max(0, want)
+        if added > 0:
             self.last_added = now
-            self.added += want
+            self.added += added
         self._levels()
 
     def _boot(self, node: Node) -> Generator[float, Any, None]:
         yield self.spec.node_startup
+        if node.state != NODE_STARTING:
+            return  # its zone went out meanwhile: ready when the zone is back
         node.state = NODE_READY
         self._live(node)
         self._retry()
@@ -256,12 +386,11 @@ class Cluster:
                     dep.replica_set.fail(replica)
                 dep.scale_to(dep.spec_replicas)
         self._levels()
-        self.kernel.spawn(self._replace())
+        self.kernel.spawn(self._replace(node.zone))
 
-    def _replace(self) -> Generator[float, Any, None]:
+    def _replace(self, zone: int) -> Generator[float, Any, None]:
         yield self.shape.replacement
-        node = Node(self, NODE_READY)
-        self.nodes.append(node)
+        node = self._new_node(NODE_DOWN if zone in self.zones_down else NODE_READY, zone)
         self._live(node)
         self._retry()
 

@@ -87,6 +87,9 @@ class Deployment:
         self.cluster = cluster
         self.pods: list[Pod] = []
         self.spec_replicas = 0
+        self.peers: list[Deployment] = [self]
+        """The deployments whose pods spread over the zones together with these (a
+        database shard's primaries and read replicas); the same list for each of them."""
 
     def adopt(self, pods: list[Pod]) -> None:
         """The pods running when the run starts, one per replica already ready."""
@@ -154,7 +157,8 @@ class Deployment:
     def start(self, pod: Pod) -> None:
         """The pod has its node: its container starts and is ready after ``startup``."""
         pod.placed = self.kernel.now
-        replica = self.replica_set.add(max(0.0, self.startup()))
+        zone = pod.node.zone if pod.node is not None else None  # its node's
+        replica = self.replica_set.add(max(0.0, self.startup()), zone=zone)
         replica.owner = pod
         pod.replica = replica
         pod.state = RUNNING
