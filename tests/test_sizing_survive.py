@@ -134,3 +134,32 @@ def test_sizing_to_survive_a_node_holds_the_objectives_with_the_fullest_node_gon
     # guessing the next additions ahead changes the rounds, not the answer
     ahead = size(s, survive="node_loss", batch=3)
     assert ahead["survive"] == result["survive"] and ahead["sized"] == sized
+
+
+def test_the_zone_outage_a_sizing_confirms_has_the_spread_it_renders() -> None:
+    """Live nodes are in zones: three pods of 2 CPU on 4-CPU nodes, placed one by one.
+    With a preferred spread the scheduler puts the second beside the first (the other
+    zones have no node yet) and zone a would take two of the three; the survival sizing
+    renders the spread required, and the outage it simulates has it too: one pod a zone,
+    each on a node of its own zone, and the outage takes one."""
+    from capplan.sim.engine import _Replication
+
+    data = service("5/s")
+    data["components"]["api"] |= {"replicas": 3, "resources": {"requests": {"cpu": "2"}}}
+    data["costs"] = {
+        "node": {"cpu": "4", "memory": "16Gi", "price_per_hour": 1.0},
+        "cluster": {"min_nodes": 1, "max_nodes": 10},
+    }
+    s = scenario(data)
+
+    def pods_by_zone(sc: Any) -> list[int]:
+        plane = _Replication(sc, 0).plane
+        assert plane is not None and plane.cluster is not None
+        dep = plane.deployments["api"][0]  # the primaries (a service has no readers)
+        assert all(p.replica.zone == p.node.zone for p in dep.pods)
+        return [sum(1 for p in dep.pods if p.node.zone == z) for z in range(3)]
+
+    assert pods_by_zone(s) == [2, 1, 0]
+    confirmed = without_a_zone(s)
+    assert confirmed.kubernetes.zone_spread == "required"
+    assert pods_by_zone(confirmed) == [1, 1, 1]
