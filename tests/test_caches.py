@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.analytic.caches import figures, popularity
+from capplan.analytic.caches import Space, figures, popularity, shared_figures
 from capplan.analytic.layered import analyze
 from capplan_helpers import cli, run, scenario
 
@@ -102,6 +102,90 @@ def test_ttl_and_lru_together_within_three_points(ttl: float, capacity: int) -> 
     simulated = per_key_cache(keys, times, ttl, capacity)
     f = figures(rate, popularity(KEYS, 0.9), ttl, capacity)
     assert abs(f.hit_ratio - simulated) < 0.03, (f.method, f.hit_ratio, simulated)
+
+
+def per_key_shared_lru(
+    space: np.ndarray, keys: np.ndarray, sizes: list[float], capacity: float
+) -> list[float]:
+    """Hit ratio per key space of one exact LRU cache bounded in bytes (Redis's maxmemory
+    with allkeys-lru): a miss stores the value, then the least recently used entries of
+    any key space leave until the bytes fit; the first fifth warms the cache up."""
+    cache: OrderedDict[tuple[int, int], float] = OrderedDict()
+    used = 0.0
+    hits, counted = [0] * len(sizes), [0] * len(sizes)
+    warm = len(keys) // 5
+    for i in range(len(keys)):
+        j = int(space[i])
+        k = (j, int(keys[i]))
+        hit = k in cache
+        if i >= warm:
+            counted[j] += 1
+            hits[j] += hit
+        if hit:
+            cache.move_to_end(k)
+            continue
+        cache[k] = sizes[j]
+        used += sizes[j]
+        while used > capacity:
+            used -= cache.popitem(last=False)[1]
+    return [h / c for h, c in zip(hits, counted, strict=True)]
+
+
+def test_key_spaces_of_one_cache_share_its_memory() -> None:
+    """Two key spaces looked up equally often, one of small hot values (Zipf 0.9, 1 byte
+    each), one of larger flatter ones (Zipf 0.6, 4 bytes), in a cache of 1,000 + 4,000
+    bytes: one LRU over both (Che's approximation with one characteristic time, the
+    bytes stored filling the memory) is within a point of the per-key simulation of
+    each. Two LRUs of 1,000 keys each, one per key space, are 4 points off the first."""
+    n = 400_000
+    rng = np.random.default_rng(5)
+    space = (rng.random(n) < 0.5).astype(int)
+    keys = np.where(space == 0, zipf_keys(KEYS, 0.9, n, 6), zipf_keys(KEYS, 0.6, n, 7))
+    simulated = per_key_shared_lru(space, keys, [1.0, 4.0], 5000.0)
+    shared = shared_figures(
+        [
+            Space(0.5, popularity(KEYS, 0.9), None, 1.0),
+            Space(0.5, popularity(KEYS, 0.6), None, 4.0),
+        ],
+        5000.0,
+    )
+    for f, sim in zip(shared, simulated, strict=True):
+        assert abs(f.hit_ratio - sim) < 0.01, (f.hit_ratio, sim)
+    stored = shared[0].stored_keys * 1.0 + shared[1].stored_keys * 4.0
+    assert stored == pytest.approx(5000.0, rel=1e-6)
+    apart = figures(0.5, popularity(KEYS, 0.9), None, 1000)
+    assert abs(apart.hit_ratio - simulated[0]) > 0.03
+
+
+def test_a_caches_key_spaces_are_figured_together() -> None:
+    """A cache of two key spaces, each with a max_size: the figures the run uses are the
+    shared ones, the cache's memory being the max_sizes summed."""
+    from capplan.kinds.cache import keyspace_figures
+
+    s = cached_system(max_size="2MB")
+    redis = s.components["redis"]
+    other = redis.keyspaces["leads"].model_copy(update={"keys": 5000, "max_size": 1e6})
+    s = s.model_copy(
+        update={
+            "components": {
+                **s.components,
+                "redis": redis.model_copy(
+                    update={"keyspaces": {"leads": redis.keyspaces["leads"], "other": other}}
+                ),
+            }
+        }
+    )
+    got = keyspace_figures(s, 20.0)["redis"]
+    assert got["other"][0] == 0.0  # no step looks it up: it holds nothing
+    (leads, _) = shared_figures(
+        [
+            Space(20.0, popularity(2000, 0.9), None, 10e3),
+            Space(0.0, popularity(5000, 0.9), None, 10e3),
+        ],
+        3e6,
+    )
+    assert got["leads"][1] == leads
+    assert leads.hit_ratio > figures(20.0, popularity(2000, 0.9), None, 200).hit_ratio
 
 
 def test_grouped_ranks_match_key_by_key() -> None:

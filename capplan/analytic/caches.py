@@ -19,6 +19,11 @@ theorem a key's hit ratio and the share of time it is stored are both
   ``τ`` is taken as exponential with its exact mean, so ``E[L]`` has a closed form. The
   per-key simulation in the tests measures this approximation.
 
+Key spaces of one cache share its memory (:func:`shared_figures`): Redis bounds the node
+(``maxmemory``) and evicts the least recently used key of any key space past it, so one
+characteristic time holds for every key, such that the bytes stored (keys times their
+value size, summed over the key spaces) fill the memory.
+
 Keys beyond the first thousand ranks are grouped in ranks of nearly equal popularity
 (within 0.1%), so a key space of 10^8 keys costs about 10^4 terms.
 """
@@ -130,30 +135,62 @@ def _stored_finite(lam: np.ndarray, count: np.ndarray, life: np.ndarray) -> floa
     return float((count[fin] * a / (1 + a)).sum())
 
 
+@dataclass(frozen=True)
+class Space:
+    """One key space of a cache: its lookups per second, keys, TTL and value size."""
+
+    rate: float
+    pop: Popularity
+    ttl: float | None
+    value_size: float = 1.0
+
+
 def figures(
     rate: float, pop: Popularity, ttl: float | None, capacity_keys: float | None
 ) -> CacheFigures:
-    """The key space's steady state at ``rate`` lookups per second."""
-    lam = rate * pop.share
+    """The key space's steady state at ``rate`` lookups per second, alone in a cache of
+    ``capacity_keys`` keys (None: no limit)."""
+    (f,) = shared_figures([Space(rate, pop, ttl)], capacity_keys)
+    return f
+
+
+def shared_figures(spaces: list[Space], capacity: float | None) -> list[CacheFigures]:
+    """The steady state of each key space of one cache whose memory, ``capacity`` (in
+    the units of ``value_size``; None: no limit), bounds them together."""
+    lams = [s.rate * s.pop.share for s in spaces]
+
+    def stored(tc: float) -> float:
+        return sum(
+            s.value_size * _stored(lam, s.pop.count, s.ttl, tc)
+            for s, lam in zip(spaces, lams, strict=True)
+        )
+
     tc = math.inf
-    if capacity_keys is not None and _stored(lam, pop.count, ttl, math.inf) > capacity_keys:
-        if capacity_keys <= 0:
+    if capacity is not None and stored(math.inf) > capacity:
+        if capacity <= 0:
             tc = 0.0
         else:
-            # stored keys grow with T_C; bracket and bisect on its logarithm
+            # what is stored grows with T_C; bracket and bisect on its logarithm
             lo, hi = 1e-9, 1.0
-            while _stored(lam, pop.count, ttl, hi) < capacity_keys:
+            while stored(hi) < capacity:
                 hi *= 4
             lo = hi / 4 if hi > 1.0 else lo
             for _ in range(200):
                 mid = math.sqrt(lo * hi)
-                if _stored(lam, pop.count, ttl, mid) < capacity_keys:
+                if stored(mid) < capacity:
                     lo = mid
                 else:
                     hi = mid
                 if hi / lo < 1 + 1e-10:
                     break
             tc = math.sqrt(lo * hi)
+    return [_at(s.rate, lam, s.pop, s.ttl, tc) for s, lam in zip(spaces, lams, strict=True)]
+
+
+def _at(
+    rate: float, lam: np.ndarray, pop: Popularity, ttl: float | None, tc: float
+) -> CacheFigures:
+    """A key space's figures at characteristic time ``tc`` (inf: nothing evicted)."""
     life, evicted = _lifetime(lam, ttl, tc)
     if math.isinf(tc) and ttl is None:  # nothing ever leaves: every lookup hits in time
         return CacheFigures(1.0 if rate > 0 else 0.0, pop.keys, 0.0, 0.0, None, "unbounded")

@@ -114,8 +114,8 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
     per = total / c.replicas
     lines = [
         f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",
-        f"the {c.replicas} primaries, evicting the least recently used keys as the simulation does",
-        "(Redis bounds the node, not each key space).",
+        f"the {c.replicas} primaries, evicting the least recently used key of any key space, as",
+        "the simulation does.",
     ]
     warning = None
     if memory is not None and per > memory * REDIS_DATA_SHARE:

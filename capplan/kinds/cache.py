@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from capplan.analytic.caches import CacheFigures, figures, popularity
+from capplan.analytic.caches import (
+    CacheFigures,
+    Popularity,
+    Space,
+    figures,
+    popularity,
+    shared_figures,
+)
 from capplan.kinds.base import Kind, grow_count
 from capplan.kinds.service import ServiceComponent
 from capplan.scenario.types import Bytes, Fraction, Model, PositiveDuration, PositiveInt
@@ -49,8 +56,10 @@ class Keyspace(Model):
     ttl: PositiveDuration | None = None
     """Time a stored value lives ('1h'; a hit does not extend it). Default: no TTL."""
     max_size: Bytes | None = None
-    """Memory the key space may use ('5GB'); past it the least recently used keys are
-    evicted. Default: no limit."""
+    """Memory the key space may use ('5GB'). The cache's memory is its key spaces'
+    ``max_size`` summed (``keys`` times ``value_size`` for one without), and past it the
+    least recently used key of any key space is evicted, as Redis's ``maxmemory`` with
+    ``allkeys-lru`` does. Default: no limit."""
     value_size: Bytes
     """Memory one stored key takes, value and overhead ('40KB')."""
     grows_with_load: bool = False
@@ -64,11 +73,16 @@ class Keyspace(Model):
         return self
 
     def figures(self, rate: float, load_scale: float) -> CacheFigures:
-        """The key space's steady state at ``rate`` lookups per second."""
-        keys = max(1, round(self.keys * load_scale)) if self.grows_with_load else self.keys
-        zipf = self.popularity.zipf if isinstance(self.popularity, Zipf) else None
+        """The key space's steady state at ``rate`` lookups per second, alone in a cache."""
         room = math.floor(self.max_size / self.value_size) if self.max_size else None
-        return figures(rate, popularity(keys, zipf), self.ttl, room)
+        return figures(rate, self.popularity_at(load_scale), self.ttl, room)
+
+    def keys_at(self, load_scale: float) -> int:
+        return max(1, round(self.keys * load_scale)) if self.grows_with_load else self.keys
+
+    def popularity_at(self, load_scale: float) -> Popularity:
+        zipf = self.popularity.zipf if isinstance(self.popularity, Zipf) else None
+        return popularity(self.keys_at(load_scale), zipf)
 
 
 class CacheComponent(ServiceComponent):
@@ -92,6 +106,30 @@ class CacheComponent(ServiceComponent):
         if (self.hit_ratio is None) == (self.keyspaces is None):
             raise ValueError("give either hit_ratio or keyspaces")
         return self
+
+    def keyspace_figures(
+        self, rates: dict[str, float], load_scale: float
+    ) -> dict[str, CacheFigures]:
+        """Each key space's steady state at its lookups per second (``rates``), the key
+        spaces sharing the cache's memory (see ``Keyspace.max_size``); a cache with one
+        key space holds whole values only."""
+        spaces = self.keyspaces or {}
+        if len(spaces) == 1:
+            ((name, ks),) = spaces.items()
+            return {name: ks.figures(rates.get(name, 0.0), load_scale)}
+        bounded = any(ks.max_size is not None for ks in spaces.values())
+        memory = sum(
+            ks.max_size if ks.max_size is not None else ks.keys_at(load_scale) * ks.value_size
+            for ks in spaces.values()
+        )
+        figs = shared_figures(
+            [
+                Space(rates.get(name, 0.0), ks.popularity_at(load_scale), ks.ttl, ks.value_size)
+                for name, ks in spaces.items()
+            ],
+            memory if bounded else None,
+        )
+        return dict(zip(spaces, figs, strict=True))
 
 
 # -- lookup rates ------------------------------------------------------------------------
@@ -167,12 +205,16 @@ def keyspace_figures(
                     lookups[(cache, ks)] += r
         out = {}
         new: dict[tuple[str, str | None], float] = {}
+        by_cache: dict[str, dict[str, float]] = {}
         for (cache, ks), r in lookups.items():
+            assert ks is not None
+            by_cache.setdefault(cache, {})[ks] = r
+        for cache, rates in by_cache.items():
             c = scenario.components[cache]
-            assert isinstance(c, CacheComponent) and c.keyspaces and ks is not None
-            f = c.keyspaces[ks].figures(r, scenario.load_scale)
-            out.setdefault(cache, {})[ks] = (r, f)
-            new[(cache, ks)] = f.hit_ratio
+            assert isinstance(c, CacheComponent)
+            for ks, f in c.keyspace_figures(rates, scenario.load_scale).items():
+                out.setdefault(cache, {})[ks] = (rates[ks], f)
+                new[(cache, ks)] = f.hit_ratio
         if new == hits:
             break
         hits = new
@@ -290,11 +332,7 @@ def result_figures(scenario: Scenario, name: str) -> dict[str, Any]:
         out[ks] = {
             "lookups_per_s": rate,
             "hit_ratio": f.hit_ratio,
-            "keys": (
-                max(1, round(spec.keys * scenario.load_scale))
-                if spec.grows_with_load
-                else spec.keys
-            ),
+            "keys": spec.keys_at(scenario.load_scale),
             "stored_keys": f.stored_keys,
             "memory_bytes": f.stored_keys * spec.value_size,
             "max_size_bytes": spec.max_size,
