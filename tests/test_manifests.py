@@ -536,12 +536,12 @@ def test_guaranteed_memory_is_one_figure_for_the_model_and_the_manifests():
     [
         # a hit ratio says nothing of the data: three quarters of the 4Gi limit
         ({"hit_ratio": "90%"}, 3072, False),
-        # 1,000 keys of 2MB at 3x the load (grows_with_load): 6GB over two primaries
+        # 1,000 keys of 2MB at 3x the load (grows_with_load): 6GB over three primaries
         ({"keyspaces": {"k": {"keys": 1000, "value_size": "2MB", "grows_with_load": True}}},
-         math.ceil(3e9 / 2**20), False),
-        # 12GB over two primaries is 6GB each: more than three quarters of 4Gi
+         math.ceil(2e9 / 2**20), False),
+        # 12GB over three primaries is 4GB each: more than three quarters of 4Gi
         ({"keyspaces": {"k": {"keys": 10, "value_size": "1KB", "max_size": "12GB"}}},
-         math.ceil(6e9 / 2**20), True),
+         math.ceil(4e9 / 2**20), True),
     ],
 )  # fmt: skip
 def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
@@ -556,7 +556,7 @@ def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
 
     def data(chart: bool) -> dict[str, Any]:
         redis = {
-            "type": "cache", "replicas": 2, "workers": 4, "service_time": "1ms",
+            "type": "cache", "replicas": 3, "workers": 4, "service_time": "1ms",
             "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
             **cache,
         }  # fmt: skip
@@ -594,6 +594,42 @@ def test_a_cache_is_given_the_maxmemory_the_model_evicts_at(
     text = said(chart=True, folder="m")
     assert ("redis-values.yaml: redis: the key spaces may hold" in text) == warned, text
     assert f"maxmemory {mb}mb" in (tmp_path / "m" / "values" / "redis-values.yaml").read_text()
+
+
+def test_a_redis_cluster_of_fewer_than_three_primaries_is_refused(tmp_path: Path) -> None:
+    """bitnami/redis-cluster cannot create a cluster of fewer than three primaries: such
+    values would not install. render-manifests says so at the chart's line, exit 2,
+    writing nothing; with three it renders."""
+    text = """\
+capplan: 1
+name: shop
+simulation: {duration: 60s, warmup: 0s, replications: 1}
+workload: {arrival_rate: 1/s}
+requests:
+  r: {steps: [{call: redis}]}
+components:
+  redis:
+    type: cache
+    chart: bitnami/redis-cluster
+    replicas: 2
+    workers: 4
+    service_time: 1ms
+    hit_ratio: 90%
+"""
+    path = tmp_path / "shop.yaml"
+    path.write_text(text)
+    out = tmp_path / "m"
+    code, stdout, err = cli("render-manifests", str(path), "--out", str(out))
+    assert code == 2 and "Traceback" not in stdout + err, err
+    flat = " ".join(err.split())
+    assert f"{path}:10" in flat and "components.redis.chart" in flat, flat
+    assert "bitnami/redis-cluster" in flat and "replicas: 2" in flat, flat
+    assert not out.exists()
+    path.write_text(text.replace("replicas: 2", "replicas: 3"))
+    code, _, err = cli("render-manifests", str(path), "--out", str(out))
+    assert code == 0, err
+    values = yaml.safe_load((out / "values" / "redis-values.yaml").read_text())
+    assert values["cluster"] == {"nodes": 6, "replicas": 1}
 
 
 def test_store_values_say_what_they_leave_to_the_chart_about_zones(rendered):

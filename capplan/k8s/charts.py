@@ -114,7 +114,8 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
     per = total / c.replicas
     lines = [
         f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",
-        f"the {c.replicas} primaries, evicting the least recently used key of any key space, as",
+        f"the {c.replicas} {'primary' if c.replicas == 1 else 'primaries'}, evicting the least "
+        "recently used key of any key space, as",
         "the simulation does.",
     ]
     warning = None

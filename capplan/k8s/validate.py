@@ -64,9 +64,15 @@ def check_namespace(namespace: str, where: str = "--namespace") -> None:
         raise CapplanError(f"{where}: {namespace!r} is {DNS_LABEL_RULE}")
 
 
+REDIS_CLUSTER_MIN = 3
+"""Primaries a Redis Cluster needs: bitnami/redis-cluster's ``cluster.nodes`` says "the
+number of master nodes should always be >= 3, otherwise cluster creation will fail"."""
+
+
 def check_scenario(scenario: Scenario, services: list[str]) -> None:
     """What the scenario must give for its manifests, located in its files: names that
-    Kubernetes accepts, and an image for every Deployment. ScenarioError listing all."""
+    Kubernetes accepts, an image for every Deployment, and a store that its chart can
+    run. ScenarioError listing all."""
     problems: list[Problem] = []
     if not LABEL_VALUE.fullmatch(scenario.name) or not DNS_LABEL.fullmatch(scenario.name):
         problems.append(
@@ -79,6 +85,19 @@ def check_scenario(scenario: Scenario, services: list[str]) -> None:
     given = scenario.kubernetes.namespace
     if given is not None and not DNS_LABEL.fullmatch(given):
         problems.append(scenario.problem(("kubernetes", "namespace"), DNS_LABEL_RULE, given))
+    for name, c in scenario.components.items():
+        replicas = getattr(c, "replicas", 0)
+        if getattr(c, "chart", None) == "bitnami/redis-cluster" and replicas < REDIS_CLUSTER_MIN:
+            problems.append(
+                scenario.problem(
+                    ("components", name, "chart"),
+                    f"bitnami/redis-cluster runs a Redis Cluster, which needs at least "
+                    f"{REDIS_CLUSTER_MIN} primaries (cluster creation fails with fewer), and "
+                    f"this cache has replicas: {replicas}: give replicas: {REDIS_CLUSTER_MIN} "
+                    "or more, or no chart (the store is then sized in values/stores-values.yaml)",
+                    "bitnami/redis-cluster",
+                )
+            )
     for name in services:
         if not DNS_LABEL.fullmatch(name):
             problems.append(scenario.problem(("components", name), DNS_LABEL_RULE, name))
