@@ -107,10 +107,10 @@ def cache_memory(scenario: Scenario, name: str, c: CacheComponent) -> CacheMemor
         ])  # fmt: skip
     total = most = 0.0
     for ks in c.keyspaces.values():
-        keys = ks.keys * (scenario.load_scale if ks.grows_with_load else 1.0)
-        every = keys * ks.value_size  # every key stored at once
-        total += ks.max_size if ks.max_size is not None else every
-        most += min(every, ks.max_size) if ks.max_size is not None else every
+        every = ks.keys_at(scenario.load_scale) * ks.value_size  # every key stored at once
+        bound = ks.most(scenario.load_scale)  # what the model evicts at, summed
+        total += bound
+        most += min(every, bound)
     per = total / c.replicas
     lines = [
         f"{name}: maxmemory is the key spaces' max_size (keys x value_size without one) over",

@@ -80,6 +80,12 @@ class Keyspace(Model):
     def keys_at(self, load_scale: float) -> int:
         return max(1, round(self.keys * load_scale)) if self.grows_with_load else self.keys
 
+    def most(self, load_scale: float) -> float:
+        """The memory it may take: ``max_size``, or every key stored without one."""
+        if self.max_size is not None:
+            return self.max_size
+        return self.keys_at(load_scale) * self.value_size
+
     def popularity_at(self, load_scale: float) -> Popularity:
         zipf = self.popularity.zipf if isinstance(self.popularity, Zipf) else None
         return popularity(self.keys_at(load_scale), zipf)
@@ -118,10 +124,7 @@ class CacheComponent(ServiceComponent):
             ((name, ks),) = spaces.items()
             return {name: ks.figures(rates.get(name, 0.0), load_scale)}
         bounded = any(ks.max_size is not None for ks in spaces.values())
-        memory = sum(
-            ks.max_size if ks.max_size is not None else ks.keys_at(load_scale) * ks.value_size
-            for ks in spaces.values()
-        )
+        memory = sum(ks.most(load_scale) for ks in spaces.values())
         figs = shared_figures(
             [
                 Space(rates.get(name, 0.0), ks.popularity_at(load_scale), ks.ttl, ks.value_size)

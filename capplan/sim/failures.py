@@ -111,11 +111,12 @@ class Injector:
                 continue
             station.track = True  # a failure interrupts what its replicas hold
             sets = [rs for shard in shards for rs in (shard.primaries, shard.readers)]
-            for shard in shards if self.cluster is None else ():  # else: their nodes' zones
-                # a shard's members (primary first, then read replicas) spread together
-                members = shard.primaries.replicas + shard.readers.replicas
-                for i, replica in enumerate(members):
-                    replica.zone = i % self.zones
+            if self.cluster is None:  # with live nodes, replicas are in their nodes' zones
+                for shard in shards:
+                    # a shard's members (primary first, then read replicas) spread together
+                    members = shard.primaries.replicas + shard.readers.replicas
+                    for i, replica in enumerate(members):
+                        replica.zone = i % self.zones
             for rs in sets:
                 rs.zones, rs.zones_down = self.zones, self.down
             self.sets[name] = sets

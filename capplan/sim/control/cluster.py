@@ -177,10 +177,12 @@ class Cluster:
                 free[node.zone] += node.cpu - node.used_cpu
         return sorted(self._up(), key=lambda z: (count[z], -free[z], z))
 
-    def _fit(self, pod: Pod, zone: int) -> Node | None:
-        for node in self.nodes:
-            if node.zone == zone and node.state == NODE_READY and node.fits(pod):
-                return node
+    def _fit(self, pod: Pod, zones: list[int]) -> Node | None:
+        """The first ready node with room for ``pod`` in the first of ``zones`` that has one."""
+        for zone in zones:
+            for node in self.nodes:
+                if node.zone == zone and node.state == NODE_READY and node.fits(pod):
+                    return node
         return None
 
     def zone_out(self, zone: int) -> None:
@@ -210,9 +212,7 @@ class Cluster:
         unplaced = []
         for pod in sorted(pods, key=lambda p: (-p.cpu, -p.memory)):
             zones = self.zone_order(pod)
-            node = None
-            for zone in zones:
-                node = node or self._fit(pod, zone)
+            node = self._fit(pod, zones)
             room = spec.max_nodes is None or len(self.nodes) < spec.max_nodes
             small = pod.cpu <= self.shape.cpu and pod.memory <= self.shape.memory
             if node is None and room and small:
@@ -239,14 +239,13 @@ class Cluster:
             self._levels()
 
     def _place(self, pod: Pod) -> bool:
-        for zone in self.zone_order(pod):
-            node = self._fit(pod, zone)
-            if node is not None:
-                node.hold(pod)
-                assert pod.deployment is not None
-                pod.deployment.start(pod)
-                return True
-        return False
+        node = self._fit(pod, self.zone_order(pod))
+        if node is None:
+            return False
+        node.hold(pod)
+        assert pod.deployment is not None
+        pod.deployment.start(pod)
+        return True
 
     def room_freed(self, node: Node) -> None:
         if node.state == NODE_DELETING and not node.pods:
