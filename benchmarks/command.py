@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from capplan import load_scenario
-from capplan.sim import run_replication
+from capplan.sim import compiled, run_replication
 from capplan.sim.runner import default_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = parser.parse_args()
+    print(f"capplan engine: {'compiled (mypyc)' if compiled() else 'pure Python'}")
     capplan = [sys.executable, "-m", "capplan"]
     first = [*capplan, "simulate", *map(str, SCENARIOS), "--no-progress"]
     helps, bare, walls, cpus, sims = [], [], [], [], []

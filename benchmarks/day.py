@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from capplan.sim import compiled
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY = ROOT / "scenarios" / "10x-day.yaml"
 TARGET_WALL_S = 120.0
@@ -98,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the full simulate run")
     args = parser.parse_args()
+    print(f"capplan engine: {'compiled (mypyc)' if compiled() else 'pure Python'}")
     peak = child(3600.0, 12 * 3600.0)
     mm4 = mm4_rate()
     day_rate = peak["requests"] / peak["cpu_s"]

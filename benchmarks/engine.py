@@ -34,7 +34,7 @@ from collections import deque
 import simpy
 
 from capplan.scenario import validate_data
-from capplan.sim import run_replication
+from capplan.sim import compiled, run_replication
 
 STATIONS = {
     "mm4": {"rate": 3.2, "stations": [(4, 1.0)]},
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000, help="customers per run")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     args = parser.parse_args()
+    print(f"capplan engine: {'compiled (mypyc)' if compiled() else 'pure Python'}")
     print(f"{'model':8} {'engine':8} {'visits':>8} {'cpu s':>7} {'visits/cpu s':>12}")
     for name, spec in STATIONS.items():
         horizon = args.requests / spec["rate"]

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from capplan.sim import ledger, run_replication
-from capplan.sim.stations.pooled import PooledStation
+from capplan.sim import ledger, plan, run_replication
+from capplan.sim.kernel import Kernel
+from capplan.sim.streams import Streams
 from capplan_helpers import exp, scenario
 
 
@@ -78,6 +79,16 @@ def records(s: Any, replication: int = 0) -> Any:
     return run_replication(s, replication)
 
 
+def inlined(s: Any) -> int:
+    """How many of the scenario's steps the step runner drives itself."""
+    _, plans = plan.compile_scenario(s, Kernel(), Streams(0, 0))
+
+    def count(steps: tuple[Any, ...]) -> int:
+        return sum(step.direct + count(step.steps) for step in steps)
+
+    return sum(count(p.steps) for p in plans)
+
+
 def close(a: Any, b: Any, path: str = "") -> list[str]:
     """Paths where two records differ beyond float rounding (sums taken in another order)."""
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
@@ -104,7 +115,9 @@ def test_direct_visits_match_the_visit_generator(monkeypatch: pytest.MonkeyPatch
     s = mixed()
     fast = records(s)
     assert fast.types["a"].errors.get("timeout") and fast.types["b"].errors.get("rejected")
-    monkeypatch.setattr(PooledStation, "direct", lambda self, step: False)
+    assert inlined(s) == 5  # in a: lc and sq inside rr, then sq; in b: lc, limited (not rr)
+    monkeypatch.setattr(plan, "INLINE", False)
+    assert inlined(s) == 0
     general = records(s)
     # the same events in the same order: equal to the last bit
     assert fast == general

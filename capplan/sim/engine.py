@@ -68,8 +68,6 @@ class RequestState(Request):
         self.waiter = waiter
         self.done = False
 
-    run = run_steps  # req.run(steps): the step runner itself, no call in between
-
 
 Controller = Callable[[Kernel, dict[str, Any]], Generator[float | None, Any, None]]
 """A process that acts on the stations during a run (scales replicas, injects failures):

@@ -272,6 +272,12 @@ def compile_scenario(
     return stations, plans
 
 
+INLINE = True
+"""Let the step runner drive the visits a station calls ``direct`` itself; False runs every
+visit through its station's generator (the general path, the same events in the same
+order: a test compares the two)."""
+
+
 def mark_direct(plans: list[RequestPlan]) -> None:
     """Mark the steps whose visit the step runner drives itself (a station's ``direct``
     says which); again whenever what the stations do changes (failures track requests)."""
@@ -279,7 +285,7 @@ def mark_direct(plans: list[RequestPlan]) -> None:
     def mark(steps: tuple[CompiledStep, ...]) -> None:
         for step in steps:
             direct = getattr(step.station, "direct", None)
-            step.direct = step.simple and direct is not None and direct(step)
+            step.direct = INLINE and step.simple and direct is not None and direct(step)
             mark(step.steps)
             mark(step.on_miss)
             mark(step.fallback)

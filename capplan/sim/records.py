@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from capplan.sim.stations.base import StationMeasure
+
+@dataclass(frozen=True)
+class StationMeasure:
+    """What one station did during the measured window of one replication."""
+
+    capacity: float
+    """Workers (or other servers) available, averaged over the window."""
+    utilization: float
+    """Busy worker-seconds over available worker-seconds."""
+    mean_queue_length: float
+    """Time-average requests waiting (not in service)."""
+    mean_wait_s: float
+    """Mean time from arrival at the station to being served (granted requests)."""
+    throughput_rps: float
+    """Visits completed per second."""
+    arrival_rps: float
+    """Visits arriving per second."""
+    offered_load: float
+    """Arrival rate × mean holding time / capacity; at or above 1 the station cannot keep up."""
+    backlog_growth: int
+    """Queue length at the end of the window minus at its start."""
+    arrivals: int
+    """Visits arriving during the window."""
+    rejected: int
+    """Visits refused because the queue was full."""
+    residence_s: float
+    """Total time visits spent here, waiting and served, nested steps excluded (for this
+    component's share of end-to-end latency)."""
+    constraints: dict[str, float] = field(default_factory=dict)
+    """Utilization of each limited resource of the station (``workers``, ``cpu``,
+    ``bandwidth``, a quota...), for finding the binding constraint."""
+    extra: dict[str, float] = field(default_factory=dict)
+    """Type-specific figures (e.g. ``cpu_utilization``, ``tokens_per_min``)."""
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,6 @@ class Call(Request):
         self.waiting = False
         self.timer: Task | None = None
 
-    run = run_steps
-
 
 TIMED_OUT = object()
 """What a caller is woken with when its call's timeout runs out first."""
@@ -264,7 +262,7 @@ class Guard:
         if self.settle is not None:
             self.settle(req, cause, started)
         if cause is not None and step.fallback:
-            cause = yield from req.run(step.fallback)
+            cause = yield from run_steps(req, step.fallback)
         return cause
 
     def _timed(self, step: CompiledStep, req: Request) -> Steps:

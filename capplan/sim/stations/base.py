@@ -6,7 +6,7 @@ never branches on the type. A station fills exactly these hooks:
 
 - ``visit(step, req)``: a generator (see :mod:`capplan.sim.kernel`: it yields delays, or
   None to park) that serves one step of request ``req``. It runs nested steps with
-  ``cause = yield from req.run(step.steps)`` while holding whatever the step holds, adds
+  ``cause = yield from run_steps(req, step.steps)`` while holding whatever the step holds, adds
   the time the request spent at this station (nested calls excluded) to
   ``req.spent[self.index]``, and returns ``None`` on success or an error cause string
   (``"rejected"``, ``"unavailable"``, ...) that aborts the request.
@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.meter import MeterSnapshot
+from capplan.sim.records import StationMeasure
 from capplan.sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -74,43 +74,6 @@ class Request(Task):
         if lag:
             self.lag = 0.0
             yield lag
-
-    def run(self, steps: tuple[CompiledStep, ...]) -> Generator[float | None, Any, str | None]:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class StationMeasure:
-    """What one station did during the measured window of one replication."""
-
-    capacity: float
-    """Workers (or other servers) available, averaged over the window."""
-    utilization: float
-    """Busy worker-seconds over available worker-seconds."""
-    mean_queue_length: float
-    """Time-average requests waiting (not in service)."""
-    mean_wait_s: float
-    """Mean time from arrival at the station to being served (granted requests)."""
-    throughput_rps: float
-    """Visits completed per second."""
-    arrival_rps: float
-    """Visits arriving per second."""
-    offered_load: float
-    """Arrival rate × mean holding time / capacity; at or above 1 the station cannot keep up."""
-    backlog_growth: int
-    """Queue length at the end of the window minus at its start."""
-    arrivals: int
-    """Visits arriving during the window."""
-    rejected: int
-    """Visits refused because the queue was full."""
-    residence_s: float
-    """Total time visits spent here, waiting and served, nested steps excluded (for this
-    component's share of end-to-end latency)."""
-    constraints: dict[str, float] = field(default_factory=dict)
-    """Utilization of each limited resource of the station (``workers``, ``cpu``,
-    ``bandwidth``, a quota...), for finding the binding constraint."""
-    extra: dict[str, float] = field(default_factory=dict)
-    """Type-specific figures (e.g. ``cpu_utilization``, ``tokens_per_min``)."""
 
 
 def meter_measure(
@@ -161,17 +124,19 @@ class Station(Protocol):
     def prepare(self, compiled: CompiledStep, step: Step, key: str, streams: Streams) -> None: ...
 
 
-@dataclass(frozen=True)
 class BuildContext:
     """What a station builder may use besides its component."""
 
-    kernel: Kernel
-    streams: Streams
-    load_scale: float
-    """The scenario's load scale, for load a station generates itself (link background)."""
-    scenario: Scenario
-    """The whole scenario, for what depends on more than the component (a cache's hit
-    ratio follows the lookup rate the requests send it)."""
+    __slots__ = ("kernel", "load_scale", "scenario", "streams")
+
+    def __init__(self, kernel: Kernel, streams: Streams, load_scale: float, scenario: Scenario):
+        self.kernel: Final = kernel
+        self.streams: Final = streams
+        self.load_scale: Final = load_scale
+        """The scenario's load scale, for load a station generates itself (link background)."""
+        self.scenario: Final = scenario
+        """The whole scenario, for what depends on more than the component (a cache's hit
+        ratio follows the lookup rate the requests send it)."""
 
 
 Builder = Callable[[str, Any, BuildContext], Station]

@@ -30,6 +30,7 @@ from capplan.sim.cpu import SharedCpu
 from capplan.sim.kernel import Kernel
 from capplan.sim.meter import Meter, MeterSnapshot
 from capplan.sim.stations.base import Request, StationMeasure, meter_measure
+from capplan.sim.steps import run_steps
 
 if TYPE_CHECKING:
     from capplan.scenario.components import ServiceComponent
@@ -281,7 +282,7 @@ class PooledStation:
                     hold = kernel.now - start  # stretched by contention
             req.spent[self.index] += start - arrived + hold
             if step.steps:
-                cause = yield from req.run(step.steps)
+                cause = yield from run_steps(req, step.steps)
             if req.lag:  # the worker is released at the request's own time
                 lag = req.lag
                 req.lag = 0.0
@@ -301,7 +302,7 @@ class PooledStation:
         self.give_back(replica, start, hold)
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and not hit():
-            cause = yield from req.run(step.on_miss)
+            cause = yield from run_steps(req, step.on_miss)
         return cause
 
     def snapshot(self) -> MeterSnapshot:
