@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from array import array
 from collections.abc import Generator
 from typing import Any
 
@@ -59,9 +58,7 @@ class Twin:
         timeout), as a real server would."""
         self._catch_up()
         done: asyncio.Future[str | None] = self.loop.create_future()
-        req = RequestState(
-            array("d", bytes(8 * len(self.stations))), self.env.now, self.index[name], None
-        )
+        req = RequestState([0.0] * len(self.stations), self.env.now, self.index[name], None)
         req.gen = self._request(self.index[name], req, done)
         self.env.start(req)
         self._schedule()

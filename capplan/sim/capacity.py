@@ -26,14 +26,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from capplan.sim.kernel import Kernel, Task
 from capplan.sim.meter import Meter
 
-STARTING, READY, DRAINING, GONE = 0, 1, 2, 3
+# Final: compiled, they are constants, not module lookups (see setup.py)
+STARTING: Final = 0
+READY: Final = 1
+DRAINING: Final = 2
+GONE: Final = 3
 
-QUEUED, REJECTED, UNAVAILABLE = -1, -2, -3
+QUEUED: Final = -1
+REJECTED: Final = -2
+UNAVAILABLE: Final = -3
 """What :meth:`Group.acquire` returns besides a replica."""
 
 
@@ -200,7 +206,7 @@ def abandon(task: Task, meter: Meter, kernel: Kernel) -> None:
     still to come, that worker given back. ``meter``: the component's it waits at."""
     parked = task.parked
     task.parked = None
-    if parked.__class__ is Replica:
+    if isinstance(parked, Replica):
         release(parked, meter, kernel, kernel.now, 0.0, count=False)
         return
     if parked is None:
@@ -443,7 +449,7 @@ class ReplicaSet:
             meter.wait_sum += now - arrived
             meter.arrivals -= 1
             got = group.acquire(task)
-            if got.__class__ is Replica:
+            if isinstance(got, Replica):
                 task.parked = got
                 kernel.wake(task, got)
             elif got != QUEUED:

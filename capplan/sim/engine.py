@@ -11,7 +11,6 @@ and ``unfinished`` otherwise; either way the run ends on time.
 from __future__ import annotations
 
 import gc
-from array import array
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -57,7 +56,7 @@ class RequestState(Request):
 
     __slots__ = ("done", "index", "t0", "waiter")
 
-    def __init__(self, spent: array[float], t0: float, index: int, waiter: Task | None):
+    def __init__(self, spent: list[float], t0: float, index: int, waiter: Task | None):
         self.seq = 0
         self.lag = 0.0
         self.spent = spent
@@ -141,7 +140,7 @@ class _Replication:
         mark_direct(self.plans)  # failures may have changed what the stations track
         self.stationary = w.stationary and not controllers and self.injector is None
         self.n_stations = len(self.stations)
-        self.no_time = array("d", bytes(8 * self.n_stations))
+        self.no_time = [0.0] * self.n_stations
         """A new request's time per station (zero), copied for each."""
         self.ledger = Ledger(len(self.plans), self.n_stations, self.start, self.end, self.book)
 

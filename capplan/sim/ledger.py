@@ -1,7 +1,7 @@
 """What became of the requests of one replication, accounted for in batches.
 
 A request's end is the engine's hot path, so a successful one only appends four things
-to compact arrays: when it arrived, when it ended, its type and where its time went. At
+to lists (bounded: settled every ``SETTLE``): when it arrived, when it ended, its type and where its time went. At
 each window boundary :meth:`Ledger.tally` counts the new ones into the window (its
 completions and their latencies: requests that *end* in it) and into the time requests
 have spent in the system, whose integral over a window is its mean number in system.
@@ -18,7 +18,6 @@ timed out.
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,10 +67,12 @@ class Ledger:
         self.n_stations = stations
         self.sketch = LatencySketch(types, stations)
         # successes since the last settlement (see the module docstring)
-        self.t0 = array("d")
-        self.t1 = array("d")
-        self.kind = array("H")
-        self.spent = array("d")
+        # lists, not arrays: an array's append parses its argument, a list's does not, and
+        # numpy converts a batch of either at about the same cost
+        self.t0: list[float] = []
+        self.t1: list[float] = []
+        self.kind: list[int] = []
+        self.spent: list[float] = []
         self.mark = 0
         """How many of those are tallied."""
         self.started = 0
@@ -105,11 +106,8 @@ class Ledger:
         n, mark = len(self.t0), self.mark
         if n == mark:
             return
-        # copies of the new tail: no view may hold the growing arrays' buffers, or the
-        # next append raises BufferError (seen once on a Dask worker; a copy of one
-        # window's successes costs little)
-        t0 = np.frombuffer(self.t0[mark:n])
-        end = np.frombuffer(self.t1[mark:n])
+        t0 = np.array(self.t0[mark:n])
+        end = np.array(self.t1[mark:n])
         lat = end - t0
         self.mark = n
         self.ended += n - mark

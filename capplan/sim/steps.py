@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from capplan.sim.capacity import GONE, QUEUED, REJECTED, Lost, Replica, abandon, release
 from capplan.sim.kernel import Kernel, Task
@@ -36,7 +36,9 @@ Settle = Callable[[Request, "str | None", float], None]
 """What a station is told after a guarded call's last attempt: the request, how the call
 ended (None: it succeeded) and when it started (the request's own time)."""
 
-CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+CLOSED: Final = 0
+OPEN: Final = 1
+HALF_OPEN: Final = 2
 
 
 def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
@@ -60,7 +62,7 @@ def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
             group = step.group or step.route()  # at arrival: a route may read the state
             arrived = kernel.now
             got = station.take(group, req)
-            if got.__class__ is not Replica:
+            if not isinstance(got, Replica):
                 if got != QUEUED:
                     return "rejected" if got == REJECTED else "unavailable"
                 try:
@@ -68,7 +70,7 @@ def run_steps(req: Request, steps: tuple[CompiledStep, ...]) -> Steps:
                 except Lost:
                     abandon(req, station.meter, kernel)
                     raise
-                if got.__class__ is not Replica:
+                if not isinstance(got, Replica):
                     return "rejected" if got == REJECTED else "unavailable"
             start = kernel.now
             hold = step.service()

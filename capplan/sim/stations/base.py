@@ -28,7 +28,6 @@ those, never on the station's internals.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -56,7 +55,7 @@ class Request(Task):
 
     __slots__ = ("lag", "memo", "retry_after", "spent")
 
-    spent: array[float]
+    spent: list[float]
     """Seconds this request spent at each station (by station ``index``), waiting and
     being served there, nested calls excluded."""
     lag: float

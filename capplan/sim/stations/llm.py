@@ -195,15 +195,15 @@ class LlmStation:
             try:
                 yield duration
             except Lost:  # the caller is gone; its slot is free again
-                if slot.__class__ is Replica:
+                if isinstance(slot, Replica):
                     release(slot, self.meter, env, start, env.now - start)
                 raise
-            if slot.__class__ is Replica:
+            if isinstance(slot, Replica):
                 release(slot, self.meter, env, start, duration)
             n["completed"] += 1
             return None
         n["http_429"] += 1
-        if slot.__class__ is Replica:
+        if isinstance(slot, Replica):
             release(slot, self.meter, env, start, 0.0)
         req.memo = (step, tin, tout, start)
         req.retry_after = 0.0 if math.isinf(wait) else wait  # inf: it never fits

@@ -196,7 +196,7 @@ class PooledStation:
         :meth:`take` and giving it back with :meth:`give_back`, one generator frame less."""
         return not step.steps and step.hit is None and self.cpus is None and not self.track
 
-    def take(self, group: Group, req: Request) -> Any:
+    def take(self, group: Group, req: Request) -> Replica | int:
         """A worker of ``group`` (the step's ``group``, or what its ``route`` picks) for
         ``req`` now: the replica, or QUEUED (``req`` is parked and will be handed a replica,
         or a status if its replica fails), REJECTED or UNAVAILABLE."""
@@ -208,7 +208,7 @@ class PooledStation:
             if i >= len(ready):
                 i = 0
             group.rr = i
-            got: Any = ready[i]
+            got = ready[i]
             if got.busy < got.workers:
                 meter = self.meter
                 meter.arrivals += 1
@@ -247,14 +247,14 @@ class PooledStation:
         group: Group = step.group or step.route()
         arrived = kernel.now
         got = self.take(group, req)
-        if got.__class__ is not Replica:
+        if not isinstance(got, Replica):
             if got == QUEUED:
                 try:
                     got = yield None  # a releasing request hands its worker over
                 except Lost:
                     abandon(req, self.meter, kernel)  # a worker it holds elsewhere died
                     raise
-                if got.__class__ is not Replica:  # its replica failed, none took it
+                if not isinstance(got, Replica):  # its replica failed, none took it
                     return "rejected" if got == REJECTED else "unavailable"
             elif got == REJECTED:
                 return "rejected"  # refused at once: no time spent
