@@ -77,8 +77,10 @@ class Replica:
         self.groups: tuple[Group, ...] = ()
         self.shared = False
         """Served from its group's shared queue (not one of its own)."""
-        self.holding: set[Task] = set()
-        """Requests in service here (a failure interrupts them)."""
+        self.holding: dict[Task, None] = {}
+        """Requests in service here, in the order they were served (a failure interrupts
+        them in that order: a set's order would follow memory addresses, and the results
+        with it)."""
         self.served = 0
         """Visits completed here: what a metrics pipeline turns into its request and CPU
         rates."""

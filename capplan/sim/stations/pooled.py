@@ -263,7 +263,7 @@ class PooledStation:
         replica: Replica = got
         task = req
         if self.track:
-            replica.holding.add(task)
+            replica.holding[task] = None
         start = kernel.now
         hold = step.service()
         cause = None
@@ -288,7 +288,7 @@ class PooledStation:
                 req.lag = 0.0
                 yield lag
         except Lost as lost:
-            replica.holding.discard(task)
+            replica.holding.pop(task, None)
             if lost.replica is replica:  # this replica failed: the visit is lost
                 lose(replica, self.meter, start, kernel.now)
                 req.spent[self.index] -= max(0.0, start + hold - kernel.now)
@@ -298,7 +298,7 @@ class PooledStation:
                 release(replica, self.meter, kernel, start, hold)
             raise
         if self.track:
-            replica.holding.discard(task)
+            replica.holding.pop(task, None)
         self.give_back(replica, start, hold)
         hit = step.hit  # set on steps that call a cache
         if cause is None and hit is not None and step.on_miss and not hit():
