@@ -15,14 +15,18 @@ from capplan.errors import SimulationError
 from capplan.kinds import kind_of
 from capplan.scenario.external import LinkComponent
 from capplan.scenario.model import Scenario, Step
+from capplan.sim import compiled
 from capplan.sim.stations.link import BACKGROUND_CHUNK_S
 
 DEFAULT_MAX_VISITS = 500_000_000
-"""Largest run simulated without being asked: about half an hour of one core's time."""
-VISITS_PER_CPU_SECOND = 300_000
+"""Largest run simulated without being asked: about a quarter of an hour of one core's
+time (half an hour with the engine uncompiled)."""
+VISITS_PER_CPU_SECOND = 500_000
 """The engine's speed on layered scenarios, for the expected time: visits as counted here
-per CPU second of a replication of the bundled 10x day (about 500,000 on one 2-core
-machine, 320,000 on a slower one; the lower figure, so that the estimate errs long)."""
+per CPU second of a replication of the bundled 10x day's busiest hour (950,000 to 990,000
+on one 2-core machine; about half, so that the estimate errs long)."""
+UNCOMPILED_VISITS_PER_CPU_SECOND = 300_000
+"""The same with the engine uncompiled (``CAPPLAN_COMPILE=0``; 540,000 to 580,000 there)."""
 MAX_USERS = 1_000_000
 """Most users of a closed workload (each is a live process in the run)."""
 
@@ -36,7 +40,8 @@ class Estimate:
 
     @property
     def cpu_s(self) -> float:
-        return self.visits / VISITS_PER_CPU_SECOND
+        speed = VISITS_PER_CPU_SECOND if compiled() else UNCOMPILED_VISITS_PER_CPU_SECOND
+        return self.visits / speed
 
     def describe(self) -> str:
         minutes = self.cpu_s / 60

@@ -1,10 +1,11 @@
 """What became of the requests of one replication, accounted for in batches.
 
 A request's end is the engine's hot path, so a successful one only appends four things
-to lists (bounded: settled every ``SETTLE``): when it arrived, when it ended, its type and where its time went. At
-each window boundary :meth:`Ledger.tally` counts the new ones into the window (its
-completions and their latencies: requests that *end* in it) and into the time requests
-have spent in the system, whose integral over a window is its mean number in system.
+to lists (at most ``SETTLE`` long): when it arrived, when it ended, its type and where its
+time went. At each window boundary :meth:`Ledger.tally` counts the new ones into the
+window (its completions and their latencies: requests that *end* in it) and into the time
+requests have spent in the system, whose integral over a window is its mean number in
+system.
 Once many have gathered, and before anything reads the totals, :meth:`Ledger.settle`
 accounts for the rest with numpy: the latency sketch, per-type counts and sojourn sums of
 *measured* requests (those that arrived within the measured interval, wherever they end),

@@ -6,8 +6,8 @@ never branches on the type. A station fills exactly these hooks:
 
 - ``visit(step, req)``: a generator (see :mod:`capplan.sim.kernel`: it yields delays, or
   None to park) that serves one step of request ``req``. It runs nested steps with
-  ``cause = yield from run_steps(req, step.steps)`` while holding whatever the step holds, adds
-  the time the request spent at this station (nested calls excluded) to
+  ``cause = yield from run_steps(req, step.steps)`` while holding whatever the step
+  holds, adds the time the request spent at this station (nested calls excluded) to
   ``req.spent[self.index]``, and returns ``None`` on success or an error cause string
   (``"rejected"``, ``"unavailable"``, ...) that aborts the request.
 - ``snapshot()``: cumulative counters (any picklable value) at the current instant.
